@@ -1,0 +1,141 @@
+#include "api/api.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/util.h"
+
+/* Every answer carries these, so browser clients (Element Web) can call
+ * Signpost from another origin. */
+static const char *const cors_headers[] = {
+	"Access-Control-Allow-Origin", "*",
+	"Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS",
+	"Access-Control-Allow-Headers",
+	"Origin, X-Requested-With, Content-Type, Accept, Authorization",
+	NULL,
+};
+
+void
+api_reply_json(struct http_request *req, unsigned status, json_t *v)
+{
+	size_t len;
+	char *body = json_dump(v, &len);
+
+	json_decref(v);
+	http_respond(req, status, body, len, cors_headers);
+}
+
+void
+api_reply_error(struct http_request *req, unsigned status,
+    const char *errcode, const char *message)
+{
+	api_reply_json(req, status,
+	    json_pack("{s:s,s:s}", "errcode", errcode, "error", message));
+}
+
+json_t *
+api_body_object(struct http_request *req)
+{
+	size_t len;
+	const char *body = http_req_body(req, &len);
+	const char *why;
+	json_t *v = json_parse(body, len, &why);
+
+	if (v == NULL) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "Request body is not JSON: %s", why);
+		api_reply_error(req, 400, "M_NOT_JSON", msg);
+		return NULL;
+	}
+	if (!json_is_object(v)) {
+		json_decref(v);
+		api_reply_error(req, 400, "M_BAD_JSON",
+		    "Request body must be a JSON object");
+		return NULL;
+	}
+	return v;
+}
+
+static void
+reply_empty(struct api *api, struct http_request *req)
+{
+	(void)api;
+	api_reply_json(req, 200, json_object());
+}
+
+static void
+reply_versions(struct api *api, struct http_request *req)
+{
+	(void)api;
+	api_reply_json(req, 200, json_pack("{s:[s,s,s,s,s]}", "versions",
+	    "r0.1.0", "r0.2.0", "r0.2.1", "r0.3.0", "v1.1"));
+}
+
+typedef void (*route_fn)(struct api *api, struct http_request *req);
+
+struct route {
+	const char *method;
+	const char *path;
+	route_fn fn;
+};
+
+static const struct route routes[] = {
+	{ "GET", "/_matrix/identity/versions", reply_versions },
+	{ "GET", "/_matrix/identity/api/v1", reply_empty },
+	{ "GET", "/_matrix/identity/v2", reply_empty },
+	{ "POST", "/_matrix-internal/identity/v1/check_credentials",
+	    api_check_credentials },
+};
+
+void
+api_handle(struct http_request *req, void *arg)
+{
+	struct api *api = arg;
+	const char *method = http_req_method(req);
+	const char *path = http_req_path(req);
+	bool path_known = false;
+
+	if (strcmp(method, "OPTIONS") == 0) {
+		/* CORS preflight: any path, the headers say it all. */
+		api_reply_json(req, 200, json_object());
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(routes); i++) {
+		if (strcmp(routes[i].path, path) != 0)
+			continue;
+		path_known = true;
+		if (strcmp(routes[i].method, method) == 0) {
+			routes[i].fn(api, req);
+			return;
+		}
+	}
+	if (path_known)
+		api_reply_error(req, 405, "M_UNRECOGNIZED",
+		    "Method not allowed on this path");
+	else
+		api_reply_error(req, 404, "M_UNRECOGNIZED", "Unrecognized request");
+}
+
+struct api *
+api_new(const struct api_opts *opts)
+{
+	struct api *api = xcalloc(1, sizeof(*api));
+
+	for (size_t i = 0; i < opts->auth_allow->len; i++)
+		cidr_list_add(&api->auth_allow, &opts->auth_allow->items[i]);
+	api->identity = opts->identity;
+	return api;
+}
+
+void
+api_free(struct api *api)
+{
+	if (api == NULL)
+		return;
+	cidr_list_free(&api->auth_allow);
+	free(api);
+}

@@ -1,0 +1,79 @@
+/*
+ * The identity store Signpost asks. A backend is an ops table; the REST
+ * backend (rest.c) is the one there is today, and a new store is one new
+ * file ending with its table.
+ *
+ * Every operation is asynchronous: it returns 0 and calls its callback
+ * exactly once (possibly before returning, possibly on another thread), or
+ * returns -1 and never calls it. A verdict is three-way, so that "the store
+ * does not know this user" never looks like "the store is down".
+ */
+#ifndef SIGNPOST_BACKEND_BACKEND_H
+#define SIGNPOST_BACKEND_BACKEND_H
+
+#include <stddef.h>
+
+enum backend_verdict {
+	BACKEND_ERROR = -1, /* the store failed; see fault and reason */
+	BACKEND_NO = 0,     /* refused / not found */
+	BACKEND_YES = 1,
+};
+
+enum backend_fault {
+	BACKEND_FAULT_NONE = 0,
+	BACKEND_FAULT_TIMEOUT,  /* the store did not answer in time */
+	BACKEND_FAULT_BAD_GATEWAY, /* anything else that went wrong */
+};
+
+/* How the store names a user: a localpart on matrix.domain, or a full
+ * Matrix user id. The identity layer maps and validates it. */
+enum backend_id_type {
+	BACKEND_ID_LOCALPART,
+	BACKEND_ID_MXID,
+};
+
+struct backend_id {
+	enum backend_id_type type;
+	const char *value;
+};
+
+struct backend_threepid {
+	const char *medium;
+	const char *address;
+};
+
+struct backend_auth_request {
+	const char *mxid;
+	const char *localpart;
+	const char *domain;
+	const char *password;
+};
+
+/* Valid only during the callback. */
+struct backend_auth_result {
+	enum backend_verdict verdict;
+	enum backend_fault fault;
+	const char *reason;       /* for the log when verdict is ERROR */
+	struct backend_id id;     /* when YES */
+	const char *display_name; /* when YES; NULL if the store gave none */
+	const struct backend_threepid *threepids;
+	size_t nthreepids;
+};
+
+typedef void (*backend_auth_cb)(const struct backend_auth_result *res,
+    void *arg);
+
+struct backend_ops {
+	const char *name;
+	/* The request's strings are copied before the call returns. */
+	int (*authenticate)(void *self, const struct backend_auth_request *req,
+	    backend_auth_cb cb, void *arg);
+	void (*destroy)(void *self);
+};
+
+struct backend {
+	const struct backend_ops *ops;
+	void *self;
+};
+
+#endif

@@ -1,0 +1,371 @@
+#include "backend/fetch.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "core/log.h"
+#include "core/util.h"
+
+/* How long the engine thread sleeps when nothing happens; curl shortens it
+ * to its own next timer, and a submission wakes it at once. */
+#define ENGINE_IDLE_POLL_MS 1000
+
+/* First allocation for an answer body; grows geometrically up to the cap. */
+#define ANSWER_INITIAL_CAP 1024
+
+struct call {
+	struct call *next, *prev; /* queue, then the in-flight list */
+	CURL *easy;
+	char *url;
+	char *body;
+	size_t body_len;
+	bool secret;
+	char *answer;
+	size_t answer_len, answer_alloc, answer_cap;
+	bool too_large;
+	fetch_cb cb;
+	void *arg;
+	uint64_t started_ms;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct fetch_engine {
+	struct fetch_opts opts; /* strings below are the engine's copies */
+	char *ca_file;
+	struct curl_slist *headers;
+	CURLM *multi;
+	pthread_t thread;
+
+	pthread_mutex_t lock; /* guards queue and stopping */
+	struct call *queue, *queue_tail;
+	bool stopping;
+
+	struct call *active; /* engine thread only */
+};
+
+static void
+call_free(struct call *c)
+{
+	if (c->easy)
+		curl_easy_cleanup(c->easy);
+	if (c->secret)
+		secure_wipe(c->body, c->body_len);
+	free(c->body);
+	/* The answer to an auth call may hold profile data; wiping it costs
+	 * little next to the call itself. */
+	secure_wipe(c->answer, c->answer_len);
+	free(c->answer);
+	free(c->url);
+	free(c);
+}
+
+static void
+call_finish(struct call *c, enum fetch_outcome outcome, long status,
+    const char *error)
+{
+	struct fetch_result res = {
+		.outcome = outcome,
+		.status = status,
+		.body = c->answer ? c->answer : "",
+		.body_len = c->answer_len,
+		.error = error,
+		.elapsed_ms = (unsigned)(now_monotonic_ms() - c->started_ms),
+	};
+
+	if (outcome == FETCH_ANSWERED)
+		log_debug("webapp POST %s: %ld in %u ms", c->url, status,
+		    res.elapsed_ms);
+	else
+		log_debug("webapp POST %s: %s after %u ms", c->url, error,
+		    res.elapsed_ms);
+	c->cb(&res, c->arg);
+	call_free(c);
+}
+
+static size_t
+on_answer_data(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct call *c = arg;
+	size_t n = size * nmemb;
+
+	if (n > c->answer_cap - c->answer_len) {
+		/* Returning less than n makes curl abort with a write error,
+		 * which drain_done reports as FETCH_TOO_LARGE. */
+		c->too_large = true;
+		return 0;
+	}
+	if (c->answer_len + n + 1 > c->answer_alloc) {
+		size_t grow = c->answer_alloc * 2;
+
+		if (grow < c->answer_len + n + 1)
+			grow = c->answer_len + n + 1;
+		c->answer = xrealloc(c->answer, grow);
+		c->answer_alloc = grow;
+	}
+	memcpy(c->answer + c->answer_len, data, n);
+	c->answer_len += n;
+	c->answer[c->answer_len] = '\0';
+	return n;
+}
+
+static CURL *
+call_easy(struct fetch_engine *e, struct call *c)
+{
+	CURL *h = curl_easy_init();
+
+	if (h == NULL)
+		return NULL;
+	curl_easy_setopt(h, CURLOPT_URL, c->url);
+	curl_easy_setopt(h, CURLOPT_POST, 1L);
+	/* POSTFIELDS (not COPYPOSTFIELDS) so the only copy of a password in
+	 * our memory is the one call_free wipes. */
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body_len);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, e->headers);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, e->opts.connect_timeout_ms);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, e->opts.timeout_ms);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, e->opts.tls_verify ? 1L : 0L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, e->opts.tls_verify ? 2L : 0L);
+	if (e->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, e->ca_file);
+	/* A redirect from the webapp is a misconfiguration to report, not a
+	 * hop to take with a password in the body. */
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+	    (curl_off_t)e->opts.max_response);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_answer_data);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
+	curl_easy_setopt(h, CURLOPT_PRIVATE, c);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "Signpost/" SIGNPOST_VERSION);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	return h;
+}
+
+static void
+active_unlink(struct fetch_engine *e, struct call *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		e->active = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+}
+
+static void
+call_start(struct fetch_engine *e, struct call *c)
+{
+	c->answer_cap = e->opts.max_response;
+	c->answer_alloc = ANSWER_INITIAL_CAP;
+	c->answer = xmalloc(c->answer_alloc);
+	c->answer[0] = '\0';
+	c->easy = call_easy(e, c);
+	if (c->easy == NULL ||
+	    curl_multi_add_handle(e->multi, c->easy) != CURLM_OK) {
+		call_finish(c, FETCH_FAILED, 0, "cannot start the call");
+		return;
+	}
+	c->prev = NULL;
+	c->next = e->active;
+	if (e->active)
+		e->active->prev = c;
+	e->active = c;
+}
+
+static enum fetch_outcome
+outcome_of(CURLcode rc, const struct call *c)
+{
+	switch (rc) {
+	case CURLE_OK:
+		return FETCH_ANSWERED;
+	case CURLE_OPERATION_TIMEDOUT:
+		return FETCH_TIMEOUT;
+	case CURLE_FILESIZE_EXCEEDED:
+		return FETCH_TOO_LARGE;
+	case CURLE_WRITE_ERROR:
+		return c->too_large ? FETCH_TOO_LARGE : FETCH_FAILED;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_GOT_NOTHING:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+		return FETCH_UNREACHABLE;
+	default:
+		return FETCH_FAILED;
+	}
+}
+
+static void
+drain_done(struct fetch_engine *e)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(e->multi, &left)) != NULL) {
+		struct call *c;
+		enum fetch_outcome outcome;
+		long status = 0;
+		const char *why;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&c);
+		curl_multi_remove_handle(e->multi, c->easy);
+		active_unlink(e, c);
+		outcome = outcome_of(msg->data.result, c);
+		if (outcome == FETCH_ANSWERED)
+			curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+		if (outcome == FETCH_TOO_LARGE)
+			why = "answer larger than rest.maxResponseSize";
+		else
+			why = c->errbuf[0] ? c->errbuf :
+					     curl_easy_strerror(msg->data.result);
+		call_finish(c, outcome, status, why);
+	}
+}
+
+static void *
+engine_main(void *arg)
+{
+	struct fetch_engine *e = arg;
+	int running;
+
+	for (;;) {
+		struct call *batch, *next;
+		bool stopping;
+
+		pthread_mutex_lock(&e->lock);
+		batch = e->queue;
+		e->queue = e->queue_tail = NULL;
+		stopping = e->stopping;
+		pthread_mutex_unlock(&e->lock);
+
+		for (; batch; batch = next) {
+			next = batch->next;
+			call_start(e, batch);
+		}
+		/* Stopping lets calls already under way end on their own
+		 * terms (answer or timeout), so none is cut short. */
+		if (stopping && e->active == NULL)
+			break;
+		curl_multi_perform(e->multi, &running);
+		drain_done(e);
+		curl_multi_poll(e->multi, NULL, 0, ENGINE_IDLE_POLL_MS, NULL);
+	}
+	return NULL;
+}
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void
+curl_init_once(void)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fatalx("cannot initialise libcurl");
+}
+
+/* The header list may carry a shared secret (rest.headers). */
+static void
+headers_free(struct curl_slist *list)
+{
+	for (struct curl_slist *l = list; l; l = l->next)
+		secure_wipe(l->data, strlen(l->data));
+	curl_slist_free_all(list);
+}
+
+struct fetch_engine *
+fetch_engine_start(const struct fetch_opts *opts)
+{
+	struct fetch_engine *e = xcalloc(1, sizeof(*e));
+
+	pthread_once(&curl_once, curl_init_once);
+	e->opts = *opts;
+	e->opts.headers = NULL;
+	e->opts.nheaders = 0;
+	e->ca_file = opts->ca_file ? xstrdup(opts->ca_file) : NULL;
+	e->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	e->headers = curl_slist_append(e->headers, "Accept: application/json");
+	/* Without this curl waits for a 100-continue on larger bodies. */
+	e->headers = curl_slist_append(e->headers, "Expect:");
+	for (size_t i = 0; i < opts->nheaders; i++) {
+		char *line = xasprintf("%s: %s", opts->headers[i].name,
+		    opts->headers[i].value);
+
+		e->headers = curl_slist_append(e->headers, line);
+		secret_free(line);
+	}
+	e->multi = curl_multi_init();
+	if (e->headers == NULL || e->multi == NULL)
+		fatalx("cannot initialise libcurl");
+	curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, opts->max_conns);
+	curl_multi_setopt(e->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, opts->max_conns);
+	curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, opts->max_conns);
+	pthread_mutex_init(&e->lock, NULL);
+	if (pthread_create(&e->thread, NULL, engine_main, e) != 0) {
+		log_warn("cannot start the webapp client thread");
+		curl_multi_cleanup(e->multi);
+		headers_free(e->headers);
+		free(e->ca_file);
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+void
+fetch_engine_stop(struct fetch_engine *e)
+{
+	if (e == NULL)
+		return;
+	pthread_mutex_lock(&e->lock);
+	e->stopping = true;
+	pthread_mutex_unlock(&e->lock);
+	curl_multi_wakeup(e->multi);
+	pthread_join(e->thread, NULL);
+	curl_multi_cleanup(e->multi);
+	headers_free(e->headers);
+	pthread_mutex_destroy(&e->lock);
+	free(e->ca_file);
+	free(e);
+}
+
+int
+fetch_post_json(struct fetch_engine *e, const char *url, char *body,
+    size_t len, bool secret, fetch_cb cb, void *arg)
+{
+	struct call *c;
+
+	pthread_mutex_lock(&e->lock);
+	if (e->stopping) {
+		pthread_mutex_unlock(&e->lock);
+		if (secret)
+			secure_wipe(body, len);
+		free(body);
+		return -1;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->url = xstrdup(url);
+	c->body = body;
+	c->body_len = len;
+	c->secret = secret;
+	c->cb = cb;
+	c->arg = arg;
+	c->started_ms = now_monotonic_ms();
+	if (e->queue_tail)
+		e->queue_tail->next = c;
+	else
+		e->queue = c;
+	e->queue_tail = c;
+	pthread_mutex_unlock(&e->lock);
+	curl_multi_wakeup(e->multi);
+	return 0;
+}

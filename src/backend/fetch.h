@@ -1,0 +1,71 @@
+/*
+ * Outbound HTTP calls to the webapp, without holding a request thread.
+ *
+ * One engine owns one libcurl multi handle and one thread that drives it;
+ * the multi handle's connection cache gives pooled keep-alive connections
+ * to each webapp host, capped by max_conns. Callers on any thread submit a
+ * call and get a callback on the engine thread when it ends, whatever the
+ * outcome: answer, timeout, refused, oversized or shut down.
+ */
+#ifndef SIGNPOST_BACKEND_FETCH_H
+#define SIGNPOST_BACKEND_FETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct fetch_header {
+	const char *name;
+	const char *value;
+};
+
+struct fetch_opts {
+	long connect_timeout_ms;
+	long timeout_ms;      /* whole call, connect included */
+	bool tls_verify;
+	const char *ca_file;  /* NULL: the system store */
+	long max_conns;       /* per host and in total */
+	size_t max_response;  /* bytes of answer body kept; more is a fault */
+	const struct fetch_header *headers; /* sent with every call */
+	size_t nheaders;
+};
+
+enum fetch_outcome {
+	FETCH_ANSWERED = 0, /* an HTTP status arrived; see status */
+	FETCH_TIMEOUT,      /* connect or total timeout */
+	FETCH_UNREACHABLE,  /* refused, DNS, TLS, reset before an answer */
+	FETCH_TOO_LARGE,    /* answer over max_response */
+	FETCH_FAILED,       /* anything else, including shutdown */
+};
+
+struct fetch_result {
+	enum fetch_outcome outcome;
+	long status;         /* HTTP status when ANSWERED, else 0 */
+	const char *body;    /* NUL-terminated; valid during the callback */
+	size_t body_len;
+	const char *error;   /* human text for logs when not ANSWERED */
+	unsigned elapsed_ms;
+};
+
+/* Runs on the engine thread; must not block. */
+typedef void (*fetch_cb)(const struct fetch_result *res, void *arg);
+
+struct fetch_engine;
+
+/* Starts the engine thread; copies what it needs from opts. NULL on error. */
+struct fetch_engine *fetch_engine_start(const struct fetch_opts *opts);
+/*
+ * Fails every queued and in-flight call (their callbacks run with
+ * FETCH_FAILED), stops the thread and frees the engine. NULL is fine.
+ */
+void fetch_engine_stop(struct fetch_engine *engine);
+
+/*
+ * POSTs body (JSON) to url. The engine takes ownership of body, which must
+ * come from malloc; when secret is true it is wiped before it is freed.
+ * Returns 0 and later calls cb exactly once, or -1 (engine stopping) and
+ * never calls cb; body is released either way.
+ */
+int fetch_post_json(struct fetch_engine *engine, const char *url, char *body,
+    size_t len, bool secret, fetch_cb cb, void *arg);
+
+#endif

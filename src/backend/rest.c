@@ -1,0 +1,258 @@
+#include "backend/rest.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/json.h"
+#include "core/log.h"
+#include "core/util.h"
+
+/* A webapp that returns more 3PIDs than this for one user is broken or
+ * hostile; the profile goes to the homeserver, which stores each one. */
+#define REST_MAX_PROFILE_THREEPIDS 1000
+
+struct rest {
+	char *url_auth;
+	char *url_single;
+	char *url_bulk;
+	struct fetch_engine *engine;
+};
+
+struct auth_call {
+	struct rest *rest;
+	backend_auth_cb cb;
+	void *arg;
+};
+
+int
+rest_parse_id(const json_t *id, struct backend_id *out, const char **why)
+{
+	const char *type, *value;
+
+	if (!json_is_object(id)) {
+		*why = "id is missing or not an object";
+		return -1;
+	}
+	type = json_string_value(json_object_get(id, "type"));
+	value = json_string_value(json_object_get(id, "value"));
+	if (type == NULL || value == NULL) {
+		*why = "id.type and id.value must be strings";
+		return -1;
+	}
+	if (strcasecmp(type, "localpart") == 0)
+		out->type = BACKEND_ID_LOCALPART;
+	else if (strcasecmp(type, "mxid") == 0)
+		out->type = BACKEND_ID_MXID;
+	else {
+		*why = "id.type is neither \"localpart\" nor \"mxid\"";
+		return -1;
+	}
+	if (value[0] == '\0') {
+		*why = "id.value is empty";
+		return -1;
+	}
+	out->value = value;
+	return 0;
+}
+
+static int
+parse_profile(const json_t *profile, struct rest_auth_answer *out,
+    const char **why)
+{
+	const json_t *name, *list, *item;
+	size_t i;
+
+	if (profile == NULL || json_is_null(profile))
+		return 0;
+	if (!json_is_object(profile)) {
+		*why = "profile is not an object";
+		return -1;
+	}
+	name = json_object_get(profile, "display_name");
+	if (name != NULL && !json_is_null(name)) {
+		if (!json_is_string(name)) {
+			*why = "profile.display_name is not a string";
+			return -1;
+		}
+		out->display_name = json_string_value(name);
+	}
+	list = json_object_get(profile, "three_pids");
+	if (list == NULL || json_is_null(list))
+		return 0;
+	if (!json_is_array(list)) {
+		*why = "profile.three_pids is not an array";
+		return -1;
+	}
+	if (json_array_size(list) > REST_MAX_PROFILE_THREEPIDS) {
+		*why = "profile.three_pids has too many entries";
+		return -1;
+	}
+	out->threepids = xcalloc(json_array_size(list), sizeof(*out->threepids));
+	json_array_foreach(list, i, item) {
+		const char *medium = json_string_value(json_object_get(item, "medium"));
+		const char *address = json_string_value(json_object_get(item, "address"));
+
+		if (medium == NULL || address == NULL) {
+			*why = "a profile.three_pids entry lacks medium or address strings";
+			return -1;
+		}
+		out->threepids[out->nthreepids].medium = medium;
+		out->threepids[out->nthreepids].address = address;
+		out->nthreepids++;
+	}
+	return 0;
+}
+
+int
+rest_parse_auth_answer(const char *body, size_t len,
+    struct rest_auth_answer *out, const char **why)
+{
+	const json_t *auth, *success;
+
+	memset(out, 0, sizeof(*out));
+	out->root = json_parse(body, len, why);
+	if (out->root == NULL)
+		goto fail;
+	auth = json_object_get(out->root, "auth");
+	if (!json_is_object(auth)) {
+		*why = "no \"auth\" object";
+		goto fail;
+	}
+	success = json_object_get(auth, "success");
+	if (!json_is_boolean(success)) {
+		*why = "auth.success is missing or not a boolean";
+		goto fail;
+	}
+	out->success = json_is_true(success);
+	if (!out->success)
+		return 0;
+	if (rest_parse_id(json_object_get(auth, "id"), &out->id, why) != 0)
+		goto fail;
+	if (parse_profile(json_object_get(auth, "profile"), out, why) != 0)
+		goto fail;
+	return 0;
+fail:
+	rest_auth_answer_clear(out);
+	return -1;
+}
+
+void
+rest_auth_answer_clear(struct rest_auth_answer *a)
+{
+	free(a->threepids);
+	json_decref(a->root);
+	memset(a, 0, sizeof(*a));
+}
+
+/* Maps a call that did not produce a usable answer to a backend error,
+ * logging it once with the endpoint and the reason. */
+static void
+fail_result(struct backend_auth_result *res, const char *url,
+    const struct fetch_result *fr, const char *why)
+{
+	res->verdict = BACKEND_ERROR;
+	res->fault = fr->outcome == FETCH_TIMEOUT ? BACKEND_FAULT_TIMEOUT :
+						    BACKEND_FAULT_BAD_GATEWAY;
+	res->reason = why;
+	log_warnx("webapp %s: %s (%u ms)", url, why, fr->elapsed_ms);
+}
+
+static void
+on_auth_answer(const struct fetch_result *fr, void *arg)
+{
+	struct auth_call *call = arg;
+	struct backend_auth_result res = { .verdict = BACKEND_NO };
+	struct rest_auth_answer answer = { 0 };
+	const char *why = NULL;
+	char reason[96];
+
+	if (fr->outcome != FETCH_ANSWERED) {
+		fail_result(&res, call->rest->url_auth, fr, fr->error);
+	} else if (fr->status >= 400 && fr->status < 500) {
+		/* The protocol lets a webapp refuse a login with any 4xx. */
+		res.verdict = BACKEND_NO;
+	} else if (fr->status < 200 || fr->status >= 300) {
+		snprintf(reason, sizeof(reason), "answered HTTP %ld", fr->status);
+		fail_result(&res, call->rest->url_auth, fr, reason);
+	} else if (rest_parse_auth_answer(fr->body, fr->body_len, &answer,
+		       &why) != 0) {
+		snprintf(reason, sizeof(reason), "malformed answer: %s", why);
+		fail_result(&res, call->rest->url_auth, fr, reason);
+	} else if (answer.success) {
+		res.verdict = BACKEND_YES;
+		res.id = answer.id;
+		res.display_name = answer.display_name;
+		res.threepids = answer.threepids;
+		res.nthreepids = answer.nthreepids;
+	}
+	call->cb(&res, call->arg);
+	rest_auth_answer_clear(&answer);
+	free(call);
+}
+
+static int
+rest_authenticate(void *self, const struct backend_auth_request *req,
+    backend_auth_cb cb, void *arg)
+{
+	struct rest *rest = self;
+	struct auth_call *call;
+	json_t *body;
+	char *text;
+	size_t len;
+
+	if (rest->url_auth == NULL) {
+		/* Feature turned off: as if the store knew nobody. */
+		struct backend_auth_result res = { .verdict = BACKEND_NO };
+
+		cb(&res, arg);
+		return 0;
+	}
+	body = json_pack("{s:{s:s,s:s,s:s,s:s}}", "auth", "mxid", req->mxid,
+	    "localpart", req->localpart, "domain", req->domain, "password",
+	    req->password);
+	if (body == NULL)
+		return -1; /* not UTF-8; callers validate before */
+	text = json_dump(body, &len);
+	json_decref(body);
+	call = xmalloc(sizeof(*call));
+	call->rest = rest;
+	call->cb = cb;
+	call->arg = arg;
+	if (fetch_post_json(rest->engine, rest->url_auth, text, len, true,
+		on_auth_answer, call) != 0) {
+		free(call);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+rest_destroy(void *self)
+{
+	struct rest *rest = self;
+
+	free(rest->url_auth);
+	free(rest->url_single);
+	free(rest->url_bulk);
+	free(rest);
+}
+
+static const struct backend_ops rest_ops = {
+	.name = "rest",
+	.authenticate = rest_authenticate,
+	.destroy = rest_destroy,
+};
+
+void
+rest_backend_init(const struct rest_opts *opts, struct backend *out)
+{
+	struct rest *rest = xcalloc(1, sizeof(*rest));
+
+	rest->url_auth = opts->url_auth ? xstrdup(opts->url_auth) : NULL;
+	rest->url_single = opts->url_single ? xstrdup(opts->url_single) : NULL;
+	rest->url_bulk = opts->url_bulk ? xstrdup(opts->url_bulk) : NULL;
+	rest->engine = opts->engine;
+	out->ops = &rest_ops;
+	out->self = rest;
+}

@@ -1,0 +1,52 @@
+/*
+ * The REST backend: the three (later four) endpoints an organisation's
+ * webapp implements, described in docs/backend-api.md.
+ */
+#ifndef SIGNPOST_BACKEND_REST_H
+#define SIGNPOST_BACKEND_REST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "backend/backend.h"
+#include "backend/fetch.h"
+
+struct rest_opts {
+	const char *url_auth;   /* NULL: feature off, every login refused */
+	const char *url_single; /* NULL: off */
+	const char *url_bulk;   /* NULL: off */
+	struct fetch_engine *engine; /* borrowed; outlives the backend */
+};
+
+/* Fills *out with a REST backend over opts; the URLs are copied. */
+void rest_backend_init(const struct rest_opts *opts, struct backend *out);
+
+/*
+ * A parsed auth answer. root holds the JSON the strings point into; free
+ * with rest_auth_answer_clear().
+ */
+struct rest_auth_answer {
+	json_t *root;
+	bool success;
+	struct backend_id id;
+	const char *display_name;
+	struct backend_threepid *threepids;
+	size_t nthreepids;
+};
+
+/*
+ * Parses a 2xx answer body of the auth endpoint. Returns 0 with *out
+ * filled (success true or false), or -1 with *why set to a static reason
+ * when the answer does not follow the protocol; nothing to clear then.
+ */
+int rest_parse_auth_answer(const char *body, size_t len,
+    struct rest_auth_answer *out, const char **why);
+void rest_auth_answer_clear(struct rest_auth_answer *a);
+
+/* Parses an id object {"type":"localpart"|"mxid","value":"…"} (type is
+ * case-insensitive). Returns 0 or -1 with *why set. */
+int rest_parse_id(const json_t *id, struct backend_id *out, const char **why);
+
+#endif

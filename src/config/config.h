@@ -1,0 +1,88 @@
+/*
+ * Configuration: the only module that sees YAML. It reads an mxisd-style
+ * file (nested maps and flat dotted keys mean the same), checks every value
+ * against one option table, and hands the rest of Signpost a typed struct.
+ */
+#ifndef SIGNPOST_CONFIG_CONFIG_H
+#define SIGNPOST_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/cidr.h"
+#include "core/log.h"
+
+struct cfg_header {
+	char *name;
+	char *value; /* may be a secret: never logged */
+};
+
+struct cfg {
+	char *path; /* the file it came from, for messages */
+
+	/* matrix.* */
+	char *domain; /* matrix.domain, required */
+
+	/* server.* */
+	char *server_name;     /* server.name, defaults to domain */
+	uint16_t port;         /* server.port */
+	char *bind_address;    /* server.address; NULL: every address */
+	unsigned threads;      /* server.threads; 0 in the file = CPU count */
+	size_t max_body;       /* server.maxBodySize, bytes */
+	unsigned conn_timeout; /* server.connectionTimeout, seconds */
+	unsigned max_clients;  /* server.maxConnections */
+
+	/* auth.* */
+	struct cidr_list auth_allow; /* auth.allowFrom */
+
+	/* rest.* */
+	bool rest_enabled;
+	char *rest_host;  /* NULL when unset */
+	/*
+	 * Resolved absolute URLs, or NULL when that feature is off: the
+	 * endpoint was set empty, or rest.enabled is false.
+	 */
+	char *url_auth;
+	char *url_single;
+	char *url_bulk;
+	long connect_timeout_ms; /* rest.connectTimeout */
+	long timeout_ms;         /* rest.timeout, whole call */
+	bool tls_verify;         /* rest.tlsVerify */
+	char *ca_file;           /* rest.caFile; NULL: system store */
+	long max_backend_conns;  /* rest.maxConnections */
+	size_t max_response;     /* rest.maxResponseSize, bytes */
+	struct cfg_header *headers; /* rest.headers */
+	size_t nheaders;
+
+	/* logging.* */
+	enum log_level log_level;
+	bool log_json;
+};
+
+/*
+ * Reads and checks path. Every problem is printed to errs as
+ * "file:line:col: key: message"; warnings (unknown keys) as
+ * "file:line:col: key: warning: message". Returns the config, or NULL when
+ * there was at least one error (warnings alone do not fail). The caller
+ * frees the result with cfg_free().
+ */
+struct cfg *cfg_load(const char *path, FILE *errs);
+/*
+ * Same as cfg_load() for a config already in memory (tests, fuzzers): name
+ * is used in messages and becomes cfg->path; text need not end in NUL.
+ * errs may be NULL in both to check without printing.
+ */
+struct cfg *cfg_load_string(const char *name, const char *text, size_t len,
+    FILE *errs);
+/* NULL is fine. Header values are wiped before they are freed. */
+void cfg_free(struct cfg *cfg);
+
+/*
+ * Joins rest.host and an endpoint path with exactly one slash between them.
+ * Returns a new string.
+ */
+char *cfg_join_url(const char *host, const char *path);
+
+#endif

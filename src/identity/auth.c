@@ -1,0 +1,97 @@
+/* Password checks: the store's verdict, with its id mapped to a user id. */
+#include <stdlib.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "identity/identity.h"
+#include "identity/mxid.h"
+
+struct identity {
+	struct backend backend;
+	char *domain;
+};
+
+struct auth_call {
+	struct identity *id;
+	identity_auth_cb cb;
+	void *arg;
+};
+
+struct identity *
+identity_new(const struct backend *backend, const char *domain)
+{
+	struct identity *id = xcalloc(1, sizeof(*id));
+
+	id->backend = *backend;
+	id->domain = xstrdup(domain);
+	return id;
+}
+
+void
+identity_free(struct identity *id)
+{
+	if (id == NULL)
+		return;
+	id->backend.ops->destroy(id->backend.self);
+	free(id->domain);
+	free(id);
+}
+
+static void
+on_backend_auth(const struct backend_auth_result *br, void *arg)
+{
+	struct auth_call *call = arg;
+	struct identity_auth_result res = {
+		.verdict = br->verdict,
+		.fault = br->fault,
+	};
+	char *mxid = NULL;
+
+	if (br->verdict == BACKEND_YES) {
+		mxid = mxid_from_id(&br->id, call->id->domain);
+		if (mxid == NULL) {
+			/* A success naming an impossible user must not log
+			 * anyone in. */
+			log_warnx("%s backend: auth answer names an invalid "
+			    "user id", call->id->backend.ops->name);
+			res.verdict = BACKEND_ERROR;
+			res.fault = BACKEND_FAULT_BAD_GATEWAY;
+		} else {
+			res.mxid = mxid;
+			res.display_name = br->display_name;
+			res.threepids = br->threepids;
+			res.nthreepids = br->nthreepids;
+		}
+	}
+	call->cb(&res, call->arg);
+	free(mxid);
+	free(call);
+}
+
+int
+identity_authenticate(struct identity *id, const char *user_id,
+    const char *password, identity_auth_cb cb, void *arg)
+{
+	struct backend_auth_request req;
+	struct auth_call *call;
+	char *localpart, *domain;
+	int rc;
+
+	if (mxid_split(user_id, &localpart, &domain) != 0)
+		return -1;
+	req.mxid = user_id;
+	req.localpart = localpart;
+	req.domain = domain;
+	req.password = password;
+	call = xmalloc(sizeof(*call));
+	call->id = id;
+	call->cb = cb;
+	call->arg = arg;
+	rc = id->backend.ops->authenticate(id->backend.self, &req,
+	    on_backend_auth, call);
+	if (rc != 0)
+		free(call);
+	free(localpart);
+	free(domain);
+	return rc;
+}

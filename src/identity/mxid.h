@@ -1,0 +1,35 @@
+/*
+ * Matrix user ids (@localpart:server). Validation follows the spec's
+ * historical grammar, which homeservers still accept for existing users:
+ * the localpart is printable ASCII without ':', the server name a
+ * hostname, IPv4 or bracketed IPv6 literal with an optional port.
+ */
+#ifndef SIGNPOST_IDENTITY_MXID_H
+#define SIGNPOST_IDENTITY_MXID_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "backend/backend.h"
+
+/* The spec's limit on a whole user id, in bytes. */
+#define MXID_MAX_LEN 255
+
+bool mxid_server_name_valid(const char *name);
+bool mxid_localpart_valid(const char *localpart, size_t len);
+bool mxid_valid(const char *mxid);
+
+/*
+ * Splits a valid user id. Returns 0 with *localpart and *domain newly
+ * allocated, or -1 (invalid id) with nothing allocated.
+ */
+int mxid_split(const char *mxid, char **localpart, char **domain);
+
+/*
+ * Maps a store id to a user id: a localpart becomes @value:domain, an mxid
+ * must already be a valid user id. Returns a new string, or NULL when the
+ * result would not be a valid user id.
+ */
+char *mxid_from_id(const struct backend_id *id, const char *domain);
+
+#endif

@@ -1,0 +1,234 @@
+/*
+ * signpost: arguments, wiring and signals. Everything else is in the
+ * library under src/.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "api/api.h"
+#include "backend/fetch.h"
+#include "backend/rest.h"
+#include "config/config.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "http/server.h"
+#include "identity/identity.h"
+
+/* Upper bound on event-loop threads when server.threads is 0. */
+#define MAX_AUTO_THREADS 16
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: signpost -c FILE [-t] [-d]\n"
+	    "       signpost -V\n"
+	    "  -c FILE  configuration file (YAML, mxisd keys)\n"
+	    "  -t       check the configuration and exit\n"
+	    "  -d       debug logging (overrides logging.level)\n"
+	    "  -V       print the version and exit\n");
+}
+
+static void
+announce_features(const struct cfg *cfg)
+{
+	if (!cfg->rest_enabled) {
+		log_warnx("rest.enabled is false: every password check fails "
+		    "and every lookup finds nothing");
+		return;
+	}
+	if (cfg->url_auth == NULL)
+		log_warnx("rest.endpoints.auth is empty: password checks are "
+		    "off and every login is refused");
+	if (cfg->url_single == NULL)
+		log_warnx("rest.endpoints.identity.single is empty: single "
+		    "lookups are off");
+	if (cfg->url_bulk == NULL)
+		log_warnx("rest.endpoints.identity.bulk is empty: bulk lookups "
+		    "are off");
+}
+
+static unsigned
+thread_count(const struct cfg *cfg)
+{
+	long n;
+
+	if (cfg->threads > 0)
+		return cfg->threads;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		return 1;
+	return n > MAX_AUTO_THREADS ? MAX_AUTO_THREADS : (unsigned)n;
+}
+
+static struct fetch_engine *
+start_engine(const struct cfg *cfg)
+{
+	struct fetch_header *headers = xcalloc(cfg->nheaders, sizeof(*headers));
+	struct fetch_opts opts = {
+		.connect_timeout_ms = cfg->connect_timeout_ms,
+		.timeout_ms = cfg->timeout_ms,
+		.tls_verify = cfg->tls_verify,
+		.ca_file = cfg->ca_file,
+		.max_conns = cfg->max_backend_conns,
+		.max_response = cfg->max_response,
+		.headers = headers,
+		.nheaders = cfg->nheaders,
+	};
+	struct fetch_engine *engine;
+
+	for (size_t i = 0; i < cfg->nheaders; i++) {
+		headers[i].name = cfg->headers[i].name;
+		headers[i].value = cfg->headers[i].value;
+	}
+	engine = fetch_engine_start(&opts);
+	free(headers);
+	return engine;
+}
+
+/* Waits for SIGTERM or SIGINT; SIGHUP is acknowledged and ignored until
+ * reloading exists. */
+static void
+wait_for_stop(const sigset_t *set)
+{
+	int sig;
+
+	for (;;) {
+		if (sigwait(set, &sig) != 0)
+			fatalx("sigwait failed");
+		if (sig == SIGHUP) {
+			log_warnx("SIGHUP: configuration reload is not supported "
+			    "yet; restart to apply changes");
+			continue;
+		}
+		log_info("signal %d: shutting down", sig);
+		return;
+	}
+}
+
+static int
+run(const struct cfg *cfg)
+{
+	struct http_server_opts hopts = {
+		.address = cfg->bind_address,
+		.port = cfg->port,
+		.threads = thread_count(cfg),
+		.max_body = cfg->max_body,
+		.conn_timeout = cfg->conn_timeout,
+		.max_clients = cfg->max_clients,
+	};
+	struct rest_opts ropts = {
+		.url_auth = cfg->url_auth,
+		.url_single = cfg->url_single,
+		.url_bulk = cfg->url_bulk,
+	};
+	struct fetch_engine *engine;
+	struct backend backend;
+	struct identity *identity;
+	struct api *api;
+	struct http_server *srv;
+	sigset_t set;
+
+	/* Blocked before any thread starts, so every thread inherits the
+	 * mask and only sigwait() below sees these signals. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	engine = start_engine(cfg);
+	if (engine == NULL)
+		return 1;
+	ropts.engine = engine;
+	rest_backend_init(&ropts, &backend);
+	identity = identity_new(&backend, cfg->domain);
+	api = api_new(&(struct api_opts){
+	    .auth_allow = &cfg->auth_allow,
+	    .identity = identity,
+	});
+	srv = http_server_start(&hopts, api_handle, api);
+	if (srv == NULL) {
+		fetch_engine_stop(engine);
+		api_free(api);
+		identity_free(identity);
+		return 1;
+	}
+	announce_features(cfg);
+	log_info("signpost %s serving %s on %s port %u with %u threads",
+	    SIGNPOST_VERSION, cfg->domain,
+	    cfg->bind_address ? cfg->bind_address : "every address",
+	    cfg->port, hopts.threads);
+
+	wait_for_stop(&set);
+	http_server_quiesce(srv);
+	/* Lets webapp calls under way finish (bounded by rest.timeout), so
+	 * their requests get real answers before the server stops. */
+	fetch_engine_stop(engine);
+	http_server_stop(srv);
+	api_free(api);
+	identity_free(identity);
+	log_info("stopped");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = NULL;
+	bool check_only = false, debug = false;
+	struct cfg *cfg;
+	int opt, rc;
+
+	while ((opt = getopt(argc, argv, "c:tdVh")) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			check_only = true;
+			break;
+		case 'd':
+			debug = true;
+			break;
+		case 'V':
+			printf("signpost %s\n", SIGNPOST_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (path == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (sodium_init() < 0)
+		fatalx("cannot initialise libsodium");
+	json_setup();
+
+	cfg = cfg_load(path, stderr);
+	if (cfg == NULL)
+		return 1;
+	if (check_only) {
+		printf("configuration OK\n");
+		cfg_free(cfg);
+		return 0;
+	}
+	log_init(debug ? LOG_LEVEL_DEBUG : cfg->log_level, cfg->log_json);
+	rc = run(cfg);
+	cfg_free(cfg);
+	return rc;
+}
