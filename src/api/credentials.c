@@ -11,7 +11,7 @@
 #include "api/internal.h"
 #include "core/json.h"
 #include "core/log.h"
-#include "identity/mxid.h"
+#include "core/mxid.h"
 
 static json_t *
 profile_json(const struct identity_auth_result *res)

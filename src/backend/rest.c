@@ -6,6 +6,7 @@
 
 #include "core/json.h"
 #include "core/log.h"
+#include "core/mxid.h"
 #include "core/util.h"
 
 /* A webapp that returns more 3PIDs than this for one user is broken or
@@ -50,6 +51,16 @@ rest_parse_id(const json_t *id, struct backend_id *out, const char **why)
 	}
 	if (value[0] == '\0') {
 		*why = "id.value is empty";
+		return -1;
+	}
+	/* Checked here so the log names the endpoint that sent it. */
+	if (out->type == BACKEND_ID_MXID && !mxid_valid(value)) {
+		*why = "id.value is not a valid Matrix user id";
+		return -1;
+	}
+	if (out->type == BACKEND_ID_LOCALPART &&
+	    !mxid_localpart_valid(value, strlen(value))) {
+		*why = "id.value is not a valid localpart";
 		return -1;
 	}
 	out->value = value;

@@ -4,7 +4,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "identity/identity.h"
-#include "identity/mxid.h"
+#include "core/mxid.h"
 
 struct identity {
 	struct backend backend;

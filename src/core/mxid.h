@@ -4,8 +4,8 @@
  * the localpart is printable ASCII without ':', the server name a
  * hostname, IPv4 or bracketed IPv6 literal with an optional port.
  */
-#ifndef SIGNPOST_IDENTITY_MXID_H
-#define SIGNPOST_IDENTITY_MXID_H
+#ifndef SIGNPOST_CORE_MXID_H
+#define SIGNPOST_CORE_MXID_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-#include "identity/mxid.h"
+#include "core/mxid.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -111,6 +111,10 @@ mxid_from_id(const struct backend_id *id, const char *domain)
 
 	if (id->type == BACKEND_ID_MXID)
 		return mxid_valid(id->value) ? xstrdup(id->value) : NULL;
+	/* Checked on its own: "x:evil.org" on a domain such as "8448" would
+	 * otherwise give the valid, but foreign, "@x:evil.org:8448". */
+	if (!mxid_localpart_valid(id->value, strlen(id->value)))
+		return NULL;
 	mxid = xasprintf("@%s:%s", id->value, domain);
 	if (!mxid_valid(mxid)) {
 		free(mxid);

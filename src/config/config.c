@@ -1,0 +1,957 @@
+#include "config/config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <yaml.h>
+
+#include "core/util.h"
+
+/* Largest config file read; anything bigger is a mistake, not a config. */
+#define CFG_MAX_FILE (1024 * 1024)
+/* Longest hostname in a Matrix server name (the spec's dns-name). */
+#define DNS_MAX_NAME 255
+
+enum opt_type {
+	T_STR,      /* char *; YAML null is "" */
+	T_BOOL,     /* bool */
+	T_UINT,     /* unsigned, min..max */
+	T_LONG,     /* long, min..max */
+	T_SIZE,     /* size_t byte count, min..max */
+	T_PORT,     /* uint16_t, min..max */
+	T_CIDRS,    /* struct cidr_list: a sequence of CIDRs, or one */
+	T_HEADERS,  /* cfg->headers: a mapping of header name to value */
+	T_LOGLEVEL, /* enum log_level */
+	T_LOGFMT,   /* bool log_json: "text" or "json" */
+};
+
+/*
+ * One row per option. The default is written as it would be in the file
+ * and goes through the same parser, so a default can never hold a value
+ * the file could not. A check runs on non-empty strings (and on empty ones
+ * for required keys) and returns an allocated message, or NULL if fine.
+ */
+struct option {
+	const char *key;
+	enum opt_type type;
+	size_t off;
+	int64_t min, max;
+	const char *def; /* T_CIDRS: space-separated; NULL: no default */
+	char *(*check)(const char *value);
+	bool required;
+};
+
+/* Where an option was set, for "already set" and cross-key messages. */
+struct seen {
+	bool set;
+	bool bad; /* its own value was rejected: skip checks built on it */
+	yaml_mark_t key_mark;
+	yaml_mark_t mark;
+};
+
+static char *check_server_name(const char *);
+static char *check_ip_literal(const char *);
+static char *check_readable_file(const char *);
+
+#define F(field) offsetof(struct cfg, field)
+/* Row shapes: a string with an optional check, a bounded number, the rest. */
+#define STR(key, field, def, check) \
+	{ key, T_STR, F(field), 0, 0, def, check, false }
+#define NUM(key, type, field, min, max, def) \
+	{ key, type, F(field), min, max, def, NULL, false }
+#define VAL(key, type, field, def) \
+	{ key, type, F(field), 0, 0, def, NULL, false }
+#define MXISD_API "/_mxisd/identity/api/v1"
+
+static const struct option options[] = {
+	{ "matrix.domain", T_STR, F(domain), 0, 0, NULL, check_server_name,
+	    true },
+	STR("server.name", server_name, NULL, check_server_name),
+	NUM("server.port", T_PORT, port, 1, 65535, "8090"),
+	STR("server.address", bind_address, NULL, check_ip_literal),
+	NUM("server.threads", T_UINT, threads, 0, 64, "0"),
+	NUM("server.maxBodySize", T_SIZE, max_body, 1024, 268435456, "4194304"),
+	NUM("server.connectionTimeout", T_UINT, conn_timeout, 1, 3600, "30"),
+	NUM("server.maxConnections", T_UINT, max_clients, 1, 1000000, "16384"),
+	VAL("auth.allowFrom", T_CIDRS, auth_allow, "127.0.0.0/8 ::1/128 "
+	    "10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7"),
+	VAL("rest.enabled", T_BOOL, rest_enabled, "false"),
+	STR("rest.host", rest_host, NULL, NULL),
+	STR("rest.endpoints.auth", url_auth, MXISD_API "/auth", NULL),
+	STR("rest.endpoints.identity.single", url_single,
+	    MXISD_API "/lookup/single", NULL),
+	STR("rest.endpoints.identity.bulk", url_bulk,
+	    MXISD_API "/lookup/bulk", NULL),
+	NUM("rest.connectTimeout", T_LONG, connect_timeout_ms, 1, 60000, "2000"),
+	NUM("rest.timeout", T_LONG, timeout_ms, 1, 300000, "5000"),
+	VAL("rest.tlsVerify", T_BOOL, tls_verify, "true"),
+	STR("rest.caFile", ca_file, NULL, check_readable_file),
+	NUM("rest.maxConnections", T_LONG, max_backend_conns, 1, 4096, "32"),
+	NUM("rest.maxResponseSize", T_SIZE, max_response, 1024, 1073741824,
+	    "16777216"),
+	VAL("rest.headers", T_HEADERS, headers, NULL),
+	VAL("logging.level", T_LOGLEVEL, log_level, "info"),
+	VAL("logging.format", T_LOGFMT, log_json, "text"),
+};
+
+#undef F
+#undef STR
+#undef NUM
+#undef VAL
+
+/* The endpoints resolved against rest.host once everything is read. */
+static const struct {
+	const char *key;
+	size_t off;
+} endpoints[] = {
+	{ "rest.endpoints.auth", offsetof(struct cfg, url_auth) },
+	{ "rest.endpoints.identity.single", offsetof(struct cfg, url_single) },
+	{ "rest.endpoints.identity.bulk", offsetof(struct cfg, url_bulk) },
+};
+
+struct loader {
+	struct cfg *cfg;
+	const char *name; /* file name for messages */
+	const char *text; /* the whole file, to place reader errors */
+	size_t len;
+	FILE *errs;       /* NULL: count problems without printing */
+	yaml_document_t *doc;
+	int nerrors;
+	struct seen seen[ARRAY_LEN(options)];
+};
+
+/*
+ * Messages. A NULL mark means "no place in the file" and prints as 1:1 so
+ * that every line keeps the same shape for tools and tests.
+ */
+static void
+vreport(struct loader *ld, const yaml_mark_t *m, const char *key,
+    const char *kind, const char *fmt, va_list ap)
+{
+	if (ld->errs == NULL)
+		return;
+	fprintf(ld->errs, "%s:%zu:%zu: %s: %s", ld->name,
+	    m ? m->line + 1 : 1, m ? m->column + 1 : 1, key, kind);
+	vfprintf(ld->errs, fmt, ap);
+	fputc('\n', ld->errs);
+}
+
+static void __attribute__((format(printf, 4, 5)))
+error_at(struct loader *ld, const yaml_mark_t *m, const char *key,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	ld->nerrors++;
+	va_start(ap, fmt);
+	vreport(ld, m, key, "", fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((format(printf, 4, 5)))
+warn_at(struct loader *ld, const yaml_mark_t *m, const char *key,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(ld, m, key, "warning: ", fmt, ap);
+	va_end(ap);
+}
+
+/* Value checks shared by the table. */
+
+/*
+ * Matrix server names: hostname, IPv4 or [IPv6], then an optional :port.
+ * The spec's hostname is a run of letters, digits, '-' and '.'.
+ */
+static char *
+check_server_name(const char *v)
+{
+	static const char host_chars[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.";
+	char addr[INET6_ADDRSTRLEN];
+	struct in6_addr a6;
+	const char *end;
+	int64_t port;
+
+	if (v[0] == '[') {
+		end = strchr(v, ']');
+		if (end == NULL || (size_t)(end - v - 1) >= sizeof(addr))
+			goto bad;
+		memcpy(addr, v + 1, (size_t)(end - v - 1));
+		addr[end - v - 1] = '\0';
+		if (inet_pton(AF_INET6, addr, &a6) != 1)
+			goto bad;
+		end++;
+	} else {
+		end = v + strspn(v, host_chars);
+		if (end == v || end - v > DNS_MAX_NAME)
+			goto bad;
+	}
+	if (*end == '\0' ||
+	    (*end == ':' && parse_int64(end + 1, 1, 65535, &port) == 0))
+		return NULL;
+bad:
+	return xstrdup("must be a server name: a hostname or IP literal with "
+	    "an optional :port");
+}
+
+static char *
+check_ip_literal(const char *v)
+{
+	struct in6_addr a;
+
+	if (inet_pton(AF_INET, v, &a) == 1 || inet_pton(AF_INET6, v, &a) == 1)
+		return NULL;
+	return xstrdup("must be an IPv4 or IPv6 address literal");
+}
+
+static char *
+check_readable_file(const char *v)
+{
+	struct stat st;
+
+	if (access(v, R_OK) != 0 || stat(v, &st) != 0)
+		return xasprintf("cannot read %s: %s", v, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return xasprintf("%s is not a regular file", v);
+	return NULL;
+}
+
+/*
+ * Returns 0 when url is an absolute http(s) URL naming a host. A base URL
+ * (rest.host) must also have no query or fragment, since paths are
+ * appended to it.
+ */
+static int
+check_http_url(const char *url, bool base)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *part = NULL;
+	int rc = -1;
+
+	if (u == NULL)
+		fatalx("out of memory parsing a URL");
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		goto out;
+	if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
+		goto out;
+	if (host[0] == '\0')
+		goto out;
+	if (base && (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK))
+		goto out;
+	rc = 0;
+out:
+	curl_free(part);
+	curl_free(host);
+	curl_free(scheme);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+char *
+cfg_join_url(const char *host, const char *path)
+{
+	size_t hlen = strlen(host);
+
+	while (hlen > 0 && host[hlen - 1] == '/')
+		hlen--;
+	while (*path == '/')
+		path++;
+	return xasprintf("%.*s/%s", (int)hlen, host, path);
+}
+
+/* YAML helpers. libyaml's document API does not resolve tags, so plain
+ * "~", "null" and nothing at all are recognised here. */
+
+static bool
+is_null(const yaml_node_t *n)
+{
+	const char *v;
+
+	if (n->type != YAML_SCALAR_NODE ||
+	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	v = (const char *)n->data.scalar.value;
+	return v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
+	    strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
+}
+
+/*
+ * Returns the scalar's text, "" for null, or NULL when it holds a NUL byte
+ * (possible with "\0" in double quotes): C strings would silently cut it.
+ */
+static const char *
+scalar_text(const yaml_node_t *n)
+{
+	const char *v = (const char *)n->data.scalar.value;
+
+	if (strlen(v) != n->data.scalar.length)
+		return NULL;
+	return is_null(n) ? "" : v;
+}
+
+static const char *
+node_kind(const yaml_node_t *n)
+{
+	return n->type == YAML_MAPPING_NODE ? "a mapping" : "a list";
+}
+
+static yaml_node_t *
+node_at(struct loader *ld, int id)
+{
+	return yaml_document_get_node(ld->doc, id);
+}
+
+/* Setters, one per shape of value. */
+
+static int
+parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "true", "yes", "on" };
+	static const char *const no[] = { "false", "no", "off" };
+
+	for (size_t i = 0; i < ARRAY_LEN(yes); i++) {
+		if (strcasecmp(s, yes[i]) == 0 || strcasecmp(s, no[i]) == 0) {
+			*out = strcasecmp(s, yes[i]) == 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void
+add_cidr(struct loader *ld, const struct option *o, struct cidr_list *list,
+    const char *text, const yaml_mark_t *m)
+{
+	struct cidr c;
+	const char *why;
+
+	if (text == NULL)
+		error_at(ld, m, o->key, "contains a NUL byte");
+	else if (cidr_parse(text, &c, &why) != 0)
+		error_at(ld, m, o->key, "\"%s\": %s", text, why);
+	else
+		cidr_list_add(list, &c);
+}
+
+/* The table bounds keep v inside whichever type the field has. */
+static void
+store_int(const struct option *o, void *field, int64_t v)
+{
+	if (o->type == T_UINT)
+		*(unsigned *)field = (unsigned)v;
+	else if (o->type == T_LONG)
+		*(long *)field = (long)v;
+	else if (o->type == T_SIZE)
+		*(size_t *)field = (size_t)v;
+	else if (o->type == T_PORT)
+		*(uint16_t *)field = (uint16_t)v;
+}
+
+static void
+set_string(struct loader *ld, const struct option *o, char **field,
+    const char *text, const yaml_mark_t *m)
+{
+	char *why;
+
+	free(*field);
+	*field = xstrdup(text);
+	if (o->check == NULL || (text[0] == '\0' && !o->required))
+		return;
+	if ((why = o->check(text)) != NULL) {
+		error_at(ld, m, o->key, "%s", why);
+		free(why);
+	}
+}
+
+/* Sets a scalar-valued option from text: file values and defaults alike. */
+static void
+set_scalar(struct loader *ld, const struct option *o, const char *text,
+    const yaml_mark_t *m)
+{
+	void *field = (char *)ld->cfg + o->off;
+	int64_t n;
+
+	switch (o->type) {
+	case T_STR:
+		set_string(ld, o, field, text, m);
+		break;
+	case T_BOOL:
+		if (parse_bool(text, field) != 0)
+			error_at(ld, m, o->key, "must be true or false");
+		break;
+	case T_UINT:
+	case T_LONG:
+	case T_SIZE:
+	case T_PORT:
+		if (parse_int64(text, o->min, o->max, &n) == 0)
+			store_int(o, field, n);
+		else if (o->type == T_SIZE)
+			error_at(ld, m, o->key, "must be a number of bytes from "
+			    "%" PRId64 " to %" PRId64, o->min, o->max);
+		else
+			error_at(ld, m, o->key, "must be an integer from "
+			    "%" PRId64 " to %" PRId64, o->min, o->max);
+		break;
+	case T_LOGLEVEL:
+		if (log_level_parse(text, field) != 0)
+			error_at(ld, m, o->key,
+			    "must be error, warn, info or debug");
+		break;
+	case T_LOGFMT:
+		if (strcmp(text, "text") == 0 || strcmp(text, "json") == 0)
+			*(bool *)field = strcmp(text, "json") == 0;
+		else
+			error_at(ld, m, o->key, "must be text or json");
+		break;
+	case T_CIDRS:
+		add_cidr(ld, o, field, text, m);
+		break;
+	case T_HEADERS:
+		break; /* never a scalar: set_headers() handles it */
+	}
+}
+
+/* A YAML list of CIDRs; a single scalar is a list of one, null is empty. */
+static void
+set_cidrs(struct loader *ld, const struct option *o, const yaml_node_t *v)
+{
+	struct cidr_list *list = (void *)((char *)ld->cfg + o->off);
+	yaml_node_item_t *it;
+
+	if (is_null(v))
+		return;
+	if (v->type == YAML_SCALAR_NODE) {
+		add_cidr(ld, o, list, scalar_text(v), &v->start_mark);
+		return;
+	}
+	if (v->type != YAML_SEQUENCE_NODE) {
+		error_at(ld, &v->start_mark, o->key,
+		    "expected a list of addresses or CIDR ranges, found %s",
+		    node_kind(v));
+		return;
+	}
+	for (it = v->data.sequence.items.start;
+	    it < v->data.sequence.items.top; it++) {
+		yaml_node_t *item = node_at(ld, *it);
+
+		if (item->type == YAML_SCALAR_NODE)
+			add_cidr(ld, o, list, scalar_text(item),
+			    &item->start_mark);
+		else
+			error_at(ld, &item->start_mark, o->key,
+			    "list items must be single values, found %s",
+			    node_kind(item));
+	}
+}
+
+/* RFC 7230 token: the characters a header field name may use. */
+static bool
+is_token(const char *s)
+{
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++) {
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || strchr(extra, *s) != NULL))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Header values may be secrets, so messages name the header, never the
+ * value. A value with CR or LF would let the file inject extra headers.
+ */
+static void
+add_header(struct loader *ld, const struct option *o, const yaml_node_t *k,
+    const yaml_node_t *v)
+{
+	struct cfg *c = ld->cfg;
+	const char *name, *value;
+
+	if (k->type != YAML_SCALAR_NODE || (name = scalar_text(k)) == NULL ||
+	    !is_token(name)) {
+		error_at(ld, &k->start_mark, o->key, "header names must be "
+		    "HTTP tokens (letters, digits and !#$%%&'*+-.^_`|~)");
+		return;
+	}
+	if (v->type != YAML_SCALAR_NODE) {
+		error_at(ld, &v->start_mark, o->key, "value of header \"%s\" "
+		    "must be a single value, found %s", name, node_kind(v));
+		return;
+	}
+	value = scalar_text(v);
+	if (value == NULL || strpbrk(value, "\r\n") != NULL) {
+		error_at(ld, &v->start_mark, o->key, "value of header \"%s\" "
+		    "must not contain CR, LF or NUL", name);
+		return;
+	}
+	for (size_t i = 0; i < c->nheaders; i++) {
+		if (strcasecmp(c->headers[i].name, name) == 0) {
+			error_at(ld, &k->start_mark, o->key,
+			    "header \"%s\" is set twice", name);
+			return;
+		}
+	}
+	c->headers = xrealloc(c->headers, (c->nheaders + 1) * sizeof(*c->headers));
+	c->headers[c->nheaders].name = xstrdup(name);
+	c->headers[c->nheaders].value = xstrdup(value);
+	c->nheaders++;
+}
+
+static void
+set_headers(struct loader *ld, const struct option *o, const yaml_node_t *v)
+{
+	yaml_node_pair_t *p;
+
+	if (is_null(v))
+		return;
+	if (v->type != YAML_MAPPING_NODE) {
+		error_at(ld, &v->start_mark, o->key,
+		    "expected a mapping of header names to values");
+		return;
+	}
+	for (p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++)
+		add_header(ld, o, node_at(ld, p->key), node_at(ld, p->value));
+}
+
+static void
+apply(struct loader *ld, size_t i, const yaml_node_t *k, const yaml_node_t *v)
+{
+	const struct option *o = &options[i];
+	struct seen *s = &ld->seen[i];
+	int before = ld->nerrors;
+	const char *text;
+
+	if (s->set) {
+		error_at(ld, &k->start_mark, o->key, "already set at %zu:%zu",
+		    s->key_mark.line + 1, s->key_mark.column + 1);
+		return;
+	}
+	s->set = true;
+	s->key_mark = k->start_mark;
+	s->mark = v->start_mark;
+	if (o->type == T_CIDRS)
+		set_cidrs(ld, o, v);
+	else if (o->type == T_HEADERS)
+		set_headers(ld, o, v);
+	else if (v->type != YAML_SCALAR_NODE)
+		error_at(ld, &v->start_mark, o->key,
+		    "expected a single value, found %s", node_kind(v));
+	else if ((text = scalar_text(v)) == NULL)
+		error_at(ld, &v->start_mark, o->key, "contains a NUL byte");
+	else
+		set_scalar(ld, o, text, &v->start_mark);
+	s->bad = ld->nerrors != before;
+}
+
+/* The tree walk: nested maps and dotted keys become one dotted path. */
+
+static int
+find_option(const char *path)
+{
+	for (size_t i = 0; i < ARRAY_LEN(options); i++)
+		if (strcmp(options[i].key, path) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* True when path is a whole-segment prefix of some option's key. */
+static bool
+is_prefix(const char *path)
+{
+	size_t n = strlen(path);
+
+	for (size_t i = 0; i < ARRAY_LEN(options); i++)
+		if (strncmp(options[i].key, path, n) == 0 &&
+		    options[i].key[n] == '.')
+			return true;
+	return false;
+}
+
+static void walk(struct loader *ld, const yaml_node_t *map, const char *prefix);
+
+static void
+visit(struct loader *ld, const char *path, const yaml_node_t *k,
+    const yaml_node_t *v)
+{
+	int i = find_option(path);
+
+	if (i >= 0)
+		apply(ld, (size_t)i, k, v);
+	else if (!is_prefix(path))
+		/* mxisd files carry sections Signpost has no use for. */
+		warn_at(ld, &k->start_mark, path, "unknown key, ignored");
+	else if (v->type == YAML_MAPPING_NODE)
+		walk(ld, v, path);
+	else if (!is_null(v))
+		error_at(ld, &v->start_mark, path,
+		    "expected a mapping, found a single value or list");
+}
+
+/*
+ * Recursion is bounded: it only descends through prefixes of option keys,
+ * so a deeply nested or alias-heavy file cannot make it go deep.
+ */
+static void
+walk(struct loader *ld, const yaml_node_t *map, const char *prefix)
+{
+	yaml_node_pair_t *p;
+
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	    p++) {
+		yaml_node_t *k = node_at(ld, p->key), *v = node_at(ld, p->value);
+		const char *name;
+		char *path;
+
+		if (k->type != YAML_SCALAR_NODE ||
+		    (name = scalar_text(k)) == NULL || name[0] == '\0') {
+			error_at(ld, &k->start_mark, prefix ? prefix : "yaml",
+			    "keys must be non-empty strings");
+			continue;
+		}
+		path = prefix ? xasprintf("%s.%s", prefix, name) : xstrdup(name);
+		visit(ld, path, k, v);
+		free(path);
+	}
+}
+
+/* After the walk: defaults, then checks that involve several keys. */
+
+static struct seen *
+seen_of(struct loader *ld, const char *key)
+{
+	int i = find_option(key);
+
+	return i >= 0 ? &ld->seen[i] : NULL;
+}
+
+static void
+apply_defaults(struct loader *ld)
+{
+	for (size_t i = 0; i < ARRAY_LEN(options); i++) {
+		const struct option *o = &options[i];
+		char *copy, *word, *save;
+
+		if (ld->seen[i].set)
+			continue;
+		if (o->required) {
+			error_at(ld, NULL, o->key, "required key is missing");
+		} else if (o->def != NULL && o->type == T_CIDRS) {
+			copy = xstrdup(o->def);
+			for (word = strtok_r(copy, " ", &save); word != NULL;
+			    word = strtok_r(NULL, " ", &save))
+				add_cidr(ld, o, (void *)((char *)ld->cfg + o->off),
+				    word, NULL);
+			free(copy);
+		} else if (o->def != NULL) {
+			set_scalar(ld, o, o->def, NULL);
+		}
+	}
+}
+
+/* The first place among keys that the file set, for cross-key messages. */
+static const yaml_mark_t *
+first_mark(struct loader *ld, const char *const *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct seen *s = seen_of(ld, keys[i]);
+
+		if (s != NULL && s->set)
+			return &s->mark;
+	}
+	return NULL;
+}
+
+static void
+empty_to_null(char **s)
+{
+	if (*s != NULL && **s == '\0') {
+		free(*s);
+		*s = NULL;
+	}
+}
+
+/* Joins path endpoints to rest.host once it is known to be usable. */
+static void
+join_endpoints(struct loader *ld)
+{
+	struct cfg *c = ld->cfg;
+
+	for (size_t i = 0; i < ARRAY_LEN(endpoints); i++) {
+		char **url = (char **)((char *)c + endpoints[i].off);
+		char *joined;
+
+		if (*url == NULL || **url != '/')
+			continue;
+		joined = cfg_join_url(c->rest_host, *url);
+		if (check_http_url(joined, false) != 0)
+			error_at(ld, first_mark(ld, &endpoints[i].key, 1),
+			    endpoints[i].key, "joined with rest.host it is not "
+			    "a valid URL: %s", joined);
+		free(*url);
+		*url = joined;
+	}
+}
+
+/*
+ * An endpoint is off when empty, a full URL when it has a scheme, and a
+ * path joined to rest.host when it starts with '/'. rest.host is checked
+ * only when some endpoint needs it, as mxisd did.
+ */
+static void
+resolve_endpoints(struct loader *ld)
+{
+	struct cfg *c = ld->cfg;
+	const char *path_key = NULL;
+	const char *where[] = { "rest.host", NULL, "rest.enabled" };
+
+	for (size_t i = 0; i < ARRAY_LEN(endpoints); i++) {
+		char **url = (char **)((char *)c + endpoints[i].off);
+
+		if (!c->rest_enabled || *url == NULL || **url == '\0') {
+			free(*url);
+			*url = NULL;
+		} else if (**url == '/') {
+			if (path_key == NULL)
+				path_key = endpoints[i].key;
+		} else if (check_http_url(*url, false) != 0) {
+			error_at(ld, first_mark(ld, &endpoints[i].key, 1),
+			    endpoints[i].key, "must be a path starting with / "
+			    "or an http(s) URL");
+		}
+	}
+	if (path_key == NULL || seen_of(ld, "rest.host")->bad)
+		return;
+	where[1] = path_key;
+	if (c->rest_host == NULL)
+		error_at(ld, first_mark(ld, where, ARRAY_LEN(where)),
+		    "rest.host", "required because %s is a path", path_key);
+	else if (check_http_url(c->rest_host, true) != 0)
+		error_at(ld, first_mark(ld, where, 1), "rest.host",
+		    "must be an http(s) URL with a host and no query or fragment");
+	else
+		join_endpoints(ld);
+}
+
+static void
+finish(struct loader *ld)
+{
+	static const char *const timeouts[] = { "rest.timeout",
+	    "rest.connectTimeout" };
+	struct cfg *c = ld->cfg;
+
+	if (!seen_of(ld, timeouts[0])->bad && !seen_of(ld, timeouts[1])->bad &&
+	    c->timeout_ms < c->connect_timeout_ms)
+		error_at(ld, first_mark(ld, timeouts, 2), "rest.timeout",
+		    "must be at least rest.connectTimeout (%ld)",
+		    c->connect_timeout_ms);
+	empty_to_null(&c->server_name);
+	if (c->server_name == NULL && c->domain != NULL)
+		c->server_name = xstrdup(c->domain);
+	empty_to_null(&c->bind_address);
+	empty_to_null(&c->ca_file);
+	empty_to_null(&c->rest_host);
+	resolve_endpoints(ld);
+}
+
+/* Loading. */
+
+/* Reader errors carry a byte offset, not a mark; turn it into one. */
+static void
+yaml_error(struct loader *ld, const yaml_parser_t *p)
+{
+	yaml_mark_t m = p->problem_mark;
+
+	if (p->error == YAML_MEMORY_ERROR)
+		fatalx("out of memory parsing %s", ld->name);
+	if (p->error == YAML_READER_ERROR) {
+		memset(&m, 0, sizeof(m));
+		for (size_t i = 0; i < p->problem_offset && i < ld->len; i++) {
+			if (ld->text[i] == '\n') {
+				m.line++;
+				m.column = 0;
+			} else {
+				m.column++;
+			}
+		}
+	}
+	error_at(ld, &m, "yaml", "%s",
+	    p->problem ? p->problem : "cannot parse the file");
+}
+
+/*
+ * Header values are secrets; wipe the parse tree's copies of every scalar
+ * and libyaml's input buffers before they go back to the allocator.
+ */
+static void
+wipe_document(yaml_document_t *doc)
+{
+	for (yaml_node_t *n = doc->nodes.start; n < doc->nodes.top; n++)
+		if (n->type == YAML_SCALAR_NODE)
+			secure_wipe(n->data.scalar.value, n->data.scalar.length);
+}
+
+static void
+wipe_parser(yaml_parser_t *p)
+{
+	if (p->raw_buffer.start != NULL)
+		secure_wipe(p->raw_buffer.start,
+		    (size_t)(p->raw_buffer.end - p->raw_buffer.start));
+	if (p->buffer.start != NULL)
+		secure_wipe(p->buffer.start,
+		    (size_t)(p->buffer.end - p->buffer.start));
+}
+
+/* A file holds one document; a second one is most likely a paste error. */
+static void
+check_one_document(struct loader *ld, yaml_parser_t *parser)
+{
+	yaml_document_t next;
+	yaml_node_t *root;
+
+	if (!yaml_parser_load(parser, &next)) {
+		yaml_error(ld, parser);
+		return;
+	}
+	if ((root = yaml_document_get_root_node(&next)) != NULL)
+		error_at(ld, &root->start_mark, "yaml",
+		    "only one document is allowed");
+	wipe_document(&next);
+	yaml_document_delete(&next);
+}
+
+struct cfg *
+cfg_load_string(const char *name, const char *text, size_t len, FILE *errs)
+{
+	struct loader ld = { .name = name, .text = text, .len = len,
+	    .errs = errs };
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root;
+
+	ld.cfg = xcalloc(1, sizeof(*ld.cfg));
+	ld.cfg->path = xstrdup(name);
+	if (!yaml_parser_initialize(&parser))
+		fatalx("out of memory creating a YAML parser");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		yaml_error(&ld, &parser);
+		goto out_parser;
+	}
+	ld.doc = &doc;
+	check_one_document(&ld, &parser);
+	root = yaml_document_get_root_node(&doc);
+	if (root != NULL && root->type != YAML_MAPPING_NODE && !is_null(root)) {
+		error_at(&ld, &root->start_mark, "yaml",
+		    "the top level must be a mapping of keys to values");
+		goto out;
+	}
+	/* An empty file is an empty mapping: only required keys complain. */
+	if (root != NULL && root->type == YAML_MAPPING_NODE)
+		walk(&ld, root, NULL);
+	apply_defaults(&ld);
+	finish(&ld);
+out:
+	wipe_document(&doc);
+	yaml_document_delete(&doc);
+out_parser:
+	wipe_parser(&parser);
+	yaml_parser_delete(&parser);
+	if (ld.nerrors > 0) {
+		cfg_free(ld.cfg);
+		return NULL;
+	}
+	return ld.cfg;
+}
+
+/*
+ * Reads a whole file of at most CFG_MAX_FILE bytes into *out. Unbuffered,
+ * so no stdio buffer keeps a copy of the secrets in it.
+ */
+static int
+read_file(const char *path, FILE *errs, char **out, size_t *outlen)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	size_t len;
+
+	if (f == NULL) {
+		if (errs)
+			fprintf(errs, "%s: cannot open: %s\n", path, strerror(errno));
+		return -1;
+	}
+	setvbuf(f, NULL, _IONBF, 0);
+	buf = xmalloc(CFG_MAX_FILE + 1);
+	/* One byte past the cap tells "exactly full" from "too big". */
+	len = fread(buf, 1, CFG_MAX_FILE + 1, f);
+	if (ferror(f) || len > CFG_MAX_FILE) {
+		if (errs && ferror(f))
+			fprintf(errs, "%s: cannot read: %s\n", path, strerror(errno));
+		else if (errs)
+			fprintf(errs, "%s: larger than %d bytes\n", path,
+			    CFG_MAX_FILE);
+		fclose(f);
+		secure_wipe(buf, len);
+		free(buf);
+		return -1;
+	}
+	fclose(f);
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+struct cfg *
+cfg_load(const char *path, FILE *errs)
+{
+	struct cfg *cfg;
+	char *text;
+	size_t len;
+
+	if (read_file(path, errs, &text, &len) != 0)
+		return NULL;
+	cfg = cfg_load_string(path, text, len, errs);
+	secure_wipe(text, len);
+	free(text);
+	return cfg;
+}
+
+void
+cfg_free(struct cfg *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->path);
+	free(cfg->domain);
+	free(cfg->server_name);
+	free(cfg->bind_address);
+	cidr_list_free(&cfg->auth_allow);
+	free(cfg->rest_host);
+	free(cfg->url_auth);
+	free(cfg->url_single);
+	free(cfg->url_bulk);
+	free(cfg->ca_file);
+	for (size_t i = 0; i < cfg->nheaders; i++) {
+		free(cfg->headers[i].name);
+		secret_free(cfg->headers[i].value);
+	}
+	free(cfg->headers);
+	free(cfg);
+}

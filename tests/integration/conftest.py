@@ -1,0 +1,139 @@
+"""Fixtures: a fake webapp, and the real daemon started on a free port from
+an inline config."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from fakeapp import FakeWebapp
+
+BIN = os.environ.get("SIGNPOST_BIN") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build", "signpost")
+
+# How long a daemon may take to start listening or to stop.
+START_DEADLINE_S = 10
+STOP_DEADLINE_S = 15
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Daemon:
+    def __init__(self, config_text, tmpdir):
+        self.port = free_port()
+        self.base = "http://127.0.0.1:%d" % self.port
+        self.config_path = os.path.join(tmpdir, "signpost.yaml")
+        self.log_path = os.path.join(tmpdir, "signpost.log")
+        with open(self.config_path, "w") as f:
+            f.write(config_text.replace("@PORT@", str(self.port)))
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([BIN, "-c", self.config_path],
+                                     stdout=self.log, stderr=self.log)
+        deadline = time.monotonic() + START_DEADLINE_S
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError("signpost exited at start:\n" +
+                                   self.logs())
+            try:
+                socket.create_connection(("127.0.0.1", self.port),
+                                         timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("signpost did not listen:\n" +
+                                       self.logs())
+                time.sleep(0.02)
+
+    def logs(self):
+        self.log.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_DEADLINE_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise RuntimeError("signpost did not stop on SIGTERM")
+        self.log.close()
+        return self.proc.returncode
+
+    def request(self, method, path, body=None, headers=None, timeout=10):
+        """Returns (status, headers, parsed JSON or raw bytes)."""
+        data = None
+        if body is not None:
+            data = body if isinstance(body, bytes) else \
+                json.dumps(body).encode("utf-8")
+        req = urllib.request.Request(self.base + path, data=data,
+                                     method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                status, hdrs, raw = r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            status, hdrs, raw = e.code, dict(e.headers), e.read()
+        try:
+            return status, hdrs, json.loads(raw)
+        except ValueError:
+            return status, hdrs, raw
+
+
+@pytest.fixture
+def webapp():
+    app = FakeWebapp()
+    yield app
+    app.stop()
+
+
+BASE_CONFIG = """\
+matrix:
+  domain: example.org
+server:
+  port: @PORT@
+  address: 127.0.0.1
+rest:
+  enabled: true
+  host: {host}
+  connectTimeout: 1000
+  timeout: {timeout}
+logging:
+  level: debug
+"""
+
+
+@pytest.fixture
+def start(tmp_path):
+    """start(config_text) -> Daemon; stopped (and checked) at teardown."""
+    daemons = []
+
+    def _start(text):
+        d = Daemon(text, str(tmp_path))
+        daemons.append(d)
+        return d
+
+    yield _start
+    for d in daemons:
+        rc = d.stop()
+        assert rc == 0, "signpost exited with %s:\n%s" % (rc, d.logs())
+
+
+@pytest.fixture
+def signpost(start, webapp):
+    """The daemon on the fake webapp with default endpoints, 1 s timeout."""
+    return start(BASE_CONFIG.format(host=webapp.url, timeout=1000))
