@@ -71,12 +71,12 @@ unit: $(UNIT_BIN)
 
 integration: $(BUILD)/signpost
 	SIGNPOST_BIN=$(abspath $(BUILD)/signpost) $(PYTHON) -m pytest -q \
-	    -p no:cacheprovider tests/integration
+	    -p no:cacheprovider tests/integration examples/backend/test_webapp.py
 
 check: $(BUILD)/signpost $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
 	SIGNPOST_BIN=$(abspath $(BUILD)/signpost) $(PYTHON) -m pytest -q \
-	    -p no:cacheprovider tests/integration
+	    -p no:cacheprovider tests/integration examples/backend/test_webapp.py
 
 demo: $(BUILD)/signpost
 	@sh examples/demo.sh $(abspath $(BUILD)/signpost)

@@ -103,22 +103,3 @@ mxid_split(const char *mxid, char **localpart, char **domain)
 	*domain = xstrdup(colon + 1);
 	return 0;
 }
-
-char *
-mxid_from_id(const struct backend_id *id, const char *domain)
-{
-	char *mxid;
-
-	if (id->type == BACKEND_ID_MXID)
-		return mxid_valid(id->value) ? xstrdup(id->value) : NULL;
-	/* Checked on its own: "x:evil.org" on a domain such as "8448" would
-	 * otherwise give the valid, but foreign, "@x:evil.org:8448". */
-	if (!mxid_localpart_valid(id->value, strlen(id->value)))
-		return NULL;
-	mxid = xasprintf("@%s:%s", id->value, domain);
-	if (!mxid_valid(mxid)) {
-		free(mxid);
-		return NULL;
-	}
-	return mxid;
-}

@@ -10,8 +10,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "backend/backend.h"
-
 /* The spec's limit on a whole user id, in bytes. */
 #define MXID_MAX_LEN 255
 
@@ -24,12 +22,5 @@ bool mxid_valid(const char *mxid);
  * allocated, or -1 (invalid id) with nothing allocated.
  */
 int mxid_split(const char *mxid, char **localpart, char **domain);
-
-/*
- * Maps a store id to a user id: a localpart becomes @value:domain, an mxid
- * must already be a valid user id. Returns a new string, or NULL when the
- * result would not be a valid user id.
- */
-char *mxid_from_id(const struct backend_id *id, const char *domain);
 
 #endif

@@ -2,9 +2,9 @@
 #include <stdlib.h>
 
 #include "core/log.h"
+#include "core/mxid.h"
 #include "core/util.h"
 #include "identity/identity.h"
-#include "core/mxid.h"
 
 struct identity {
 	struct backend backend;
@@ -48,7 +48,7 @@ on_backend_auth(const struct backend_auth_result *br, void *arg)
 	char *mxid = NULL;
 
 	if (br->verdict == BACKEND_YES) {
-		mxid = mxid_from_id(&br->id, call->id->domain);
+		mxid = identity_map_id(&br->id, call->id->domain);
 		if (mxid == NULL) {
 			/* A success naming an impossible user must not log
 			 * anyone in. */

@@ -16,6 +16,13 @@ struct identity;
 struct identity *identity_new(const struct backend *backend, const char *domain);
 void identity_free(struct identity *id);
 
+/*
+ * Maps a store id to a user id: a localpart becomes @value:domain, an mxid
+ * must already be a valid user id. Returns a new string, or NULL when the
+ * result would not be a valid user id.
+ */
+char *identity_map_id(const struct backend_id *id, const char *domain);
+
 /* Valid only during the callback. */
 struct identity_auth_result {
 	enum backend_verdict verdict;

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "core/mxid.h"
+#include "identity/identity.h"
 #include "core/util.h"
 
 /* Builds "@<n times 'a'>:<server>" in buf; returns buf. */
@@ -225,7 +226,7 @@ check_from_id(enum backend_id_type type, const char *value,
     const char *domain, const char *want)
 {
 	struct backend_id id = { .type = type, .value = value };
-	char *got = mxid_from_id(&id, domain);
+	char *got = identity_map_id(&id, domain);
 
 	if (want == NULL) {
 		if (got != NULL)
@@ -285,7 +286,7 @@ test_from_id_length(void **state)
 	lp[MXID_MAX_LEN - fixed] = '\0';
 	{
 		struct backend_id id = { BACKEND_ID_LOCALPART, lp };
-		char *got = mxid_from_id(&id, "example.org");
+		char *got = identity_map_id(&id, "example.org");
 
 		assert_non_null(got);
 		assert_int_equal(strlen(got), MXID_MAX_LEN);
