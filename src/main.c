@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -19,6 +20,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "crypto/sign.h"
 #include "http/server.h"
 #include "identity/identity.h"
 
@@ -94,6 +96,32 @@ start_engine(const struct cfg *cfg)
 	return engine;
 }
 
+/*
+ * The signing key. mxisd kept its keys in a folder at key.path; when
+ * key.path is a folder, Signpost keeps its own key file inside it.
+ */
+static struct sig_key *
+load_key(const struct cfg *cfg)
+{
+	struct stat st;
+	char err[512];
+	char *path;
+	struct sig_key *key;
+
+	if (stat(cfg->key_path, &st) == 0 && S_ISDIR(st.st_mode))
+		path = xasprintf("%s/signpost-ed25519.key", cfg->key_path);
+	else
+		path = xstrdup(cfg->key_path);
+	key = sig_key_load_or_create(path, cfg->key_id, err, sizeof(err));
+	if (key == NULL)
+		log_error("key.path: %s", err);
+	else
+		log_info("signing as %s with key %s from %s", cfg->server_name,
+		    sig_key_id(key), path);
+	free(path);
+	return key;
+}
+
 /* Waits for SIGTERM or SIGINT; SIGHUP is acknowledged and ignored until
  * reloading exists. */
 static void
@@ -135,6 +163,7 @@ run(const struct cfg *cfg)
 	struct identity *identity;
 	struct api *api;
 	struct http_server *srv;
+	struct sig_key *key;
 	sigset_t set;
 
 	/* Blocked before any thread starts, so every thread inherits the
@@ -146,21 +175,34 @@ run(const struct cfg *cfg)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	engine = start_engine(cfg);
-	if (engine == NULL)
+	key = load_key(cfg);
+	if (key == NULL)
 		return 1;
+	engine = start_engine(cfg);
+	if (engine == NULL) {
+		sig_key_free(key);
+		return 1;
+	}
 	ropts.engine = engine;
 	rest_backend_init(&ropts, &backend);
-	identity = identity_new(&backend, cfg->domain);
+	identity = identity_new(&backend, &(struct identity_opts){
+	    .domain = cfg->domain,
+	    .bulk_chunk = cfg->bulk_chunk,
+	});
 	api = api_new(&(struct api_opts){
 	    .auth_allow = &cfg->auth_allow,
 	    .identity = identity,
+	    .key = key,
+	    .server_name = cfg->server_name,
+	    .validity_s = cfg->lookup_validity,
+	    .max_bulk = cfg->max_bulk,
 	});
 	srv = http_server_start(&hopts, api_handle, api);
 	if (srv == NULL) {
 		fetch_engine_stop(engine);
 		api_free(api);
 		identity_free(identity);
+		sig_key_free(key);
 		return 1;
 	}
 	announce_features(cfg);
@@ -177,6 +219,7 @@ run(const struct cfg *cfg)
 	http_server_stop(srv);
 	api_free(api);
 	identity_free(identity);
+	sig_key_free(key);
 	log_info("stopped");
 	return 0;
 }

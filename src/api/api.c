@@ -79,7 +79,7 @@ typedef void (*route_fn)(struct api *api, struct http_request *req);
 
 struct route {
 	const char *method;
-	const char *path;
+	const char *path; /* ending in '/': a prefix */
 	route_fn fn;
 };
 
@@ -89,7 +89,21 @@ static const struct route routes[] = {
 	{ "GET", "/_matrix/identity/v2", reply_empty },
 	{ "POST", "/_matrix-internal/identity/v1/check_credentials",
 	    api_check_credentials },
+	{ "GET", "/_matrix/identity/api/v1/lookup", api_lookup },
+	{ "POST", "/_matrix/identity/api/v1/bulk_lookup", api_bulk_lookup },
+	{ "GET", "/_matrix/identity/api/v1/pubkey/", api_pubkey },
+	{ "GET", "/_matrix/identity/v2/pubkey/", api_pubkey },
 };
+
+static bool
+route_matches(const struct route *r, const char *path)
+{
+	size_t len = strlen(r->path);
+
+	if (r->path[len - 1] == '/')
+		return strncmp(r->path, path, len) == 0 && path[len] != '\0';
+	return strcmp(r->path, path) == 0;
+}
 
 void
 api_handle(struct http_request *req, void *arg)
@@ -105,7 +119,7 @@ api_handle(struct http_request *req, void *arg)
 		return;
 	}
 	for (size_t i = 0; i < ARRAY_LEN(routes); i++) {
-		if (strcmp(routes[i].path, path) != 0)
+		if (!route_matches(&routes[i], path))
 			continue;
 		path_known = true;
 		if (strcmp(routes[i].method, method) == 0) {
@@ -128,6 +142,10 @@ api_new(const struct api_opts *opts)
 	for (size_t i = 0; i < opts->auth_allow->len; i++)
 		cidr_list_add(&api->auth_allow, &opts->auth_allow->items[i]);
 	api->identity = opts->identity;
+	api->key = opts->key;
+	api->server_name = xstrdup(opts->server_name);
+	api->validity_ms = (uint64_t)opts->validity_s * 1000;
+	api->max_bulk = opts->max_bulk;
 	return api;
 }
 
@@ -137,5 +155,6 @@ api_free(struct api *api)
 	if (api == NULL)
 		return;
 	cidr_list_free(&api->auth_allow);
+	free(api->server_name);
 	free(api);
 }

@@ -6,12 +6,17 @@
 #define SIGNPOST_API_API_H
 
 #include "core/cidr.h"
+#include "crypto/sign.h"
 #include "http/server.h"
 #include "identity/identity.h"
 
 struct api_opts {
 	const struct cidr_list *auth_allow; /* may call check_credentials */
 	struct identity *identity;          /* borrowed */
+	const struct sig_key *key;          /* borrowed; signs associations */
+	const char *server_name;            /* signs as this server */
+	unsigned validity_s;                /* lookup.validity */
+	size_t max_bulk;                    /* lookup.maxBulkSize */
 };
 
 struct api;

@@ -2,6 +2,9 @@
 #ifndef SIGNPOST_API_INTERNAL_H
 #define SIGNPOST_API_INTERNAL_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include <jansson.h>
 
 #include "api/api.h"
@@ -9,6 +12,10 @@
 struct api {
 	struct cidr_list auth_allow;
 	struct identity *identity;
+	const struct sig_key *key;
+	char *server_name;
+	uint64_t validity_ms;
+	size_t max_bulk;
 };
 
 /* Answers with v serialised (steals the reference). */
@@ -24,5 +31,8 @@ void api_reply_error(struct http_request *req, unsigned status,
 json_t *api_body_object(struct http_request *req);
 
 void api_check_credentials(struct api *api, struct http_request *req);
+void api_lookup(struct api *api, struct http_request *req);
+void api_bulk_lookup(struct api *api, struct http_request *req);
+void api_pubkey(struct api *api, struct http_request *req);
 
 #endif

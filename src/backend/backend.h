@@ -63,17 +63,64 @@ struct backend_auth_result {
 typedef void (*backend_auth_cb)(const struct backend_auth_result *res,
     void *arg);
 
+/* Valid only during the callback. */
+struct backend_lookup_result {
+	enum backend_verdict verdict; /* YES: id is set */
+	enum backend_fault fault;
+	const char *reason;
+	struct backend_id id;
+};
+
+typedef void (*backend_lookup_cb)(const struct backend_lookup_result *res,
+    void *arg);
+
+/* One match of a bulk lookup: index into the caller's query array. */
+struct backend_match {
+	size_t index;
+	struct backend_id id;
+};
+
+/* Valid only during the callback. */
+struct backend_bulk_result {
+	enum backend_verdict verdict; /* YES: answered (matches may be none) */
+	enum backend_fault fault;
+	const char *reason;
+	const struct backend_match *matches;
+	size_t nmatches;
+};
+
+typedef void (*backend_bulk_cb)(const struct backend_bulk_result *res,
+    void *arg);
+
+/* What a configured backend can answer; see struct backend. */
+enum backend_feature {
+	BACKEND_CAN_AUTH = 1 << 0,
+	BACKEND_CAN_SINGLE = 1 << 1,
+	BACKEND_CAN_BULK = 1 << 2,
+};
+
 struct backend_ops {
 	const char *name;
 	/* The request's strings are copied before the call returns. */
 	int (*authenticate)(void *self, const struct backend_auth_request *req,
 	    backend_auth_cb cb, void *arg);
+	/* Who owns one 3PID; strings copied before the call returns. */
+	int (*lookup)(void *self, const struct backend_threepid *q,
+	    backend_lookup_cb cb, void *arg);
+	/*
+	 * Who owns each of q[0..n); q must stay valid until the callback.
+	 * Matches name the query they answer by index; entries the store
+	 * sends that match no query are dropped.
+	 */
+	int (*bulk_lookup)(void *self, const struct backend_threepid *q,
+	    size_t n, backend_bulk_cb cb, void *arg);
 	void (*destroy)(void *self);
 };
 
 struct backend {
 	const struct backend_ops *ops;
 	void *self;
+	unsigned features; /* enum backend_feature bits */
 };
 
 #endif

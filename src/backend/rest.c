@@ -1,9 +1,12 @@
 #include "backend/rest.h"
 
+#include <stdio.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "backend/rest_internal.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/mxid.h"
@@ -12,13 +15,6 @@
 /* A webapp that returns more 3PIDs than this for one user is broken or
  * hostile; the profile goes to the homeserver, which stores each one. */
 #define REST_MAX_PROFILE_THREEPIDS 1000
-
-struct rest {
-	char *url_auth;
-	char *url_single;
-	char *url_bulk;
-	struct fetch_engine *engine;
-};
 
 struct auth_call {
 	struct rest *rest;
@@ -156,17 +152,41 @@ rest_auth_answer_clear(struct rest_auth_answer *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* Maps a call that did not produce a usable answer to a backend error,
- * logging it once with the endpoint and the reason. */
-static void
-fail_result(struct backend_auth_result *res, const char *url,
-    const struct fetch_result *fr, const char *why)
+/* Room for "answered HTTP 999" and "malformed answer: <why>". */
+static __thread char reason_buf[160];
+
+bool
+rest_answer_usable(const struct fetch_result *fr, const char *url,
+    bool any_4xx_is_no, enum backend_fault *fault, const char **reason)
 {
-	res->verdict = BACKEND_ERROR;
-	res->fault = fr->outcome == FETCH_TIMEOUT ? BACKEND_FAULT_TIMEOUT :
-						    BACKEND_FAULT_BAD_GATEWAY;
-	res->reason = why;
-	log_warnx("webapp %s: %s (%u ms)", url, why, fr->elapsed_ms);
+	*reason = NULL;
+	if (fr->outcome == FETCH_ANSWERED && fr->status >= 200 &&
+	    fr->status < 300)
+		return true;
+	if (fr->outcome == FETCH_ANSWERED && (fr->status == 404 ||
+		(any_4xx_is_no && fr->status >= 400 && fr->status < 500)))
+		return false;
+	if (fr->outcome == FETCH_ANSWERED) {
+		snprintf(reason_buf, sizeof(reason_buf), "answered HTTP %ld",
+		    fr->status);
+		*reason = reason_buf;
+	} else {
+		*reason = fr->error;
+	}
+	*fault = fr->outcome == FETCH_TIMEOUT ? BACKEND_FAULT_TIMEOUT :
+						BACKEND_FAULT_BAD_GATEWAY;
+	log_warnx("webapp %s: %s (%u ms)", url, *reason, fr->elapsed_ms);
+	return false;
+}
+
+void
+rest_malformed(const struct fetch_result *fr, const char *url,
+    const char *why, enum backend_fault *fault, const char **reason)
+{
+	snprintf(reason_buf, sizeof(reason_buf), "malformed answer: %s", why);
+	*reason = reason_buf;
+	*fault = BACKEND_FAULT_BAD_GATEWAY;
+	log_warnx("webapp %s: %s (%u ms)", url, *reason, fr->elapsed_ms);
 }
 
 static void
@@ -176,20 +196,17 @@ on_auth_answer(const struct fetch_result *fr, void *arg)
 	struct backend_auth_result res = { .verdict = BACKEND_NO };
 	struct rest_auth_answer answer = { 0 };
 	const char *why = NULL;
-	char reason[96];
 
-	if (fr->outcome != FETCH_ANSWERED) {
-		fail_result(&res, call->rest->url_auth, fr, fr->error);
-	} else if (fr->status >= 400 && fr->status < 500) {
-		/* The protocol lets a webapp refuse a login with any 4xx. */
-		res.verdict = BACKEND_NO;
-	} else if (fr->status < 200 || fr->status >= 300) {
-		snprintf(reason, sizeof(reason), "answered HTTP %ld", fr->status);
-		fail_result(&res, call->rest->url_auth, fr, reason);
+	/* The protocol lets a webapp refuse a login with any 4xx. */
+	if (!rest_answer_usable(fr, call->rest->url_auth, true, &res.fault,
+		&res.reason)) {
+		if (res.reason != NULL)
+			res.verdict = BACKEND_ERROR;
 	} else if (rest_parse_auth_answer(fr->body, fr->body_len, &answer,
 		       &why) != 0) {
-		snprintf(reason, sizeof(reason), "malformed answer: %s", why);
-		fail_result(&res, call->rest->url_auth, fr, reason);
+		rest_malformed(fr, call->rest->url_auth, why, &res.fault,
+		    &res.reason);
+		res.verdict = BACKEND_ERROR;
 	} else if (answer.success) {
 		res.verdict = BACKEND_YES;
 		res.id = answer.id;
@@ -252,6 +269,8 @@ rest_destroy(void *self)
 static const struct backend_ops rest_ops = {
 	.name = "rest",
 	.authenticate = rest_authenticate,
+	.lookup = rest_lookup,
+	.bulk_lookup = rest_bulk_lookup,
 	.destroy = rest_destroy,
 };
 
@@ -266,4 +285,7 @@ rest_backend_init(const struct rest_opts *opts, struct backend *out)
 	rest->engine = opts->engine;
 	out->ops = &rest_ops;
 	out->self = rest;
+	out->features = (rest->url_auth ? BACKEND_CAN_AUTH : 0) |
+	    (rest->url_single ? BACKEND_CAN_SINGLE : 0) |
+	    (rest->url_bulk ? BACKEND_CAN_BULK : 0);
 }

@@ -45,6 +45,25 @@ int rest_parse_auth_answer(const char *body, size_t len,
     struct rest_auth_answer *out, const char **why);
 void rest_auth_answer_clear(struct rest_auth_answer *a);
 
+/*
+ * Parses a 2xx answer of the single lookup endpoint. Returns 1 (match,
+ * *id set, pointing into *root), 0 (no match) or -1 (malformed, *why set).
+ * On 0 and 1 the caller releases *root with json_decref (it may be NULL).
+ */
+int rest_parse_lookup_answer(const char *body, size_t len, json_t **root,
+    struct backend_id *id, const char **why);
+
+/*
+ * Parses a 2xx answer of the bulk endpoint and pairs each entry with the
+ * query q[0..n) that has the same medium and address (byte for byte; every
+ * duplicate query gets the match). Returns 0 with *matches (malloc'd, ids
+ * pointing into *root) and *nmatches, or -1 with *why set and nothing to
+ * free. Entries that answer no query are dropped.
+ */
+int rest_parse_bulk_answer(const char *body, size_t len,
+    const struct backend_threepid *q, size_t n, json_t **root,
+    struct backend_match **matches, size_t *nmatches, const char **why);
+
 /* Parses an id object {"type":"localpart"|"mxid","value":"…"} (type is
  * case-insensitive). Returns 0 or -1 with *why set. */
 int rest_parse_id(const json_t *id, struct backend_id *out, const char **why);

@@ -60,6 +60,7 @@ struct seen {
 static char *check_server_name(const char *);
 static char *check_ip_literal(const char *);
 static char *check_readable_file(const char *);
+static char *check_key_id(const char *);
 
 #define F(field) offsetof(struct cfg, field)
 /* Row shapes: a string with an optional check, a bounded number, the rest. */
@@ -98,6 +99,11 @@ static const struct option options[] = {
 	NUM("rest.maxResponseSize", T_SIZE, max_response, 1024, 1073741824,
 	    "16777216"),
 	VAL("rest.headers", T_HEADERS, headers, NULL),
+	STR("key.path", key_path, "/var/lib/signpost/signing.key", NULL),
+	STR("key.id", key_id, "ed25519:0", check_key_id),
+	NUM("lookup.validity", T_UINT, lookup_validity, 60, 3153600000u, "86400"),
+	NUM("lookup.maxBulkSize", T_UINT, max_bulk, 1, 1000000, "10000"),
+	NUM("lookup.bulkChunkSize", T_UINT, bulk_chunk, 1, 100000, "1000"),
 	VAL("logging.level", T_LOGLEVEL, log_level, "info"),
 	VAL("logging.format", T_LOGFMT, log_json, "text"),
 };
@@ -213,6 +219,21 @@ check_ip_literal(const char *v)
 	if (inet_pton(AF_INET, v, &a) == 1 || inet_pton(AF_INET6, v, &a) == 1)
 		return NULL;
 	return xstrdup("must be an IPv4 or IPv6 address literal");
+}
+
+/* Key ids are "<algorithm>:<version>"; only ed25519 signs. */
+static char *
+check_key_id(const char *v)
+{
+	static const char version_chars[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
+	const char *version = v + strlen("ed25519:");
+
+	if (strncmp(v, "ed25519:", strlen("ed25519:")) != 0 ||
+	    *version == '\0' || version[strspn(version, version_chars)] != '\0')
+		return xstrdup("must be ed25519: followed by letters, digits "
+		    "or _ (e.g. ed25519:0)");
+	return NULL;
 }
 
 static char *
@@ -750,6 +771,29 @@ resolve_endpoints(struct loader *ld)
 		join_endpoints(ld);
 }
 
+/* A relative key.path is taken from the config file's folder, so a
+ * config and its key can move together (and the demo runs anywhere). */
+static void
+resolve_key_path(struct loader *ld)
+{
+	struct cfg *c = ld->cfg;
+	const char *slash = strrchr(c->path, '/');
+	char *abs;
+
+	if (c->key_path == NULL || c->key_path[0] == '\0') {
+		if (!seen_of(ld, "key.path")->bad)
+			error_at(ld, first_mark(ld, (const char *[]){ "key.path" },
+			    1), "key.path", "must not be empty");
+		return;
+	}
+	if (c->key_path[0] == '/' || slash == NULL)
+		return;
+	abs = xasprintf("%.*s/%s", (int)(slash - c->path), c->path,
+	    c->key_path);
+	free(c->key_path);
+	c->key_path = abs;
+}
+
 static void
 finish(struct loader *ld)
 {
@@ -768,6 +812,7 @@ finish(struct loader *ld)
 	empty_to_null(&c->bind_address);
 	empty_to_null(&c->ca_file);
 	empty_to_null(&c->rest_host);
+	resolve_key_path(ld);
 	resolve_endpoints(ld);
 }
 
@@ -948,6 +993,8 @@ cfg_free(struct cfg *cfg)
 	free(cfg->url_single);
 	free(cfg->url_bulk);
 	free(cfg->ca_file);
+	free(cfg->key_path);
+	free(cfg->key_id);
 	for (size_t i = 0; i < cfg->nheaders; i++) {
 		free(cfg->headers[i].name);
 		secret_free(cfg->headers[i].value);

@@ -56,6 +56,15 @@ struct cfg {
 	struct cfg_header *headers; /* rest.headers */
 	size_t nheaders;
 
+	/* key.* */
+	char *key_path; /* key.path; relative to the config file's folder */
+	char *key_id;   /* key.id, "ed25519:<version>" */
+
+	/* lookup.* */
+	unsigned lookup_validity;   /* lookup.validity, seconds */
+	unsigned max_bulk;          /* lookup.maxBulkSize, entries */
+	unsigned bulk_chunk;        /* lookup.bulkChunkSize, entries per call */
+
 	/* logging.* */
 	enum log_level log_level;
 	bool log_json;

@@ -5,11 +5,7 @@
 #include "core/mxid.h"
 #include "core/util.h"
 #include "identity/identity.h"
-
-struct identity {
-	struct backend backend;
-	char *domain;
-};
+#include "identity/internal.h"
 
 struct auth_call {
 	struct identity *id;
@@ -18,12 +14,13 @@ struct auth_call {
 };
 
 struct identity *
-identity_new(const struct backend *backend, const char *domain)
+identity_new(const struct backend *backend, const struct identity_opts *opts)
 {
 	struct identity *id = xcalloc(1, sizeof(*id));
 
 	id->backend = *backend;
-	id->domain = xstrdup(domain);
+	id->domain = xstrdup(opts->domain);
+	id->bulk_chunk = opts->bulk_chunk ? opts->bulk_chunk : 1;
 	return id;
 }
 

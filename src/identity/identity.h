@@ -12,8 +12,14 @@
 
 struct identity;
 
+struct identity_opts {
+	const char *domain;  /* matrix.domain, for localpart ids */
+	size_t bulk_chunk;   /* entries per bulk call to the store */
+};
+
 /* Takes ownership of backend (destroyed by identity_free). */
-struct identity *identity_new(const struct backend *backend, const char *domain);
+struct identity *identity_new(const struct backend *backend,
+    const struct identity_opts *opts);
 void identity_free(struct identity *id);
 
 /*
@@ -44,5 +50,45 @@ typedef void (*identity_auth_cb)(const struct identity_auth_result *res,
  */
 int identity_authenticate(struct identity *id, const char *user_id,
     const char *password, identity_auth_cb cb, void *arg);
+
+/* Valid only during the callback. */
+struct identity_lookup_result {
+	enum backend_verdict verdict;
+	enum backend_fault fault; /* when ERROR */
+	const char *mxid;         /* when YES */
+};
+
+typedef void (*identity_lookup_cb)(const struct identity_lookup_result *res,
+    void *arg);
+
+/*
+ * Who owns (medium, address)? Uses the store's single lookup, or its bulk
+ * lookup with one entry when single lookups are off; with neither, the
+ * answer is "no". Returns 0 and calls cb exactly once, or -1 without.
+ */
+int identity_lookup(struct identity *id, const char *medium,
+    const char *address, identity_lookup_cb cb, void *arg);
+
+/* Valid only during the callback. */
+struct identity_bulk_result {
+	enum backend_verdict verdict; /* YES: answered; ERROR: no answer */
+	enum backend_fault fault;
+	/* When YES: one entry per query, NULL where nobody matched. */
+	char *const *mxids;
+	size_t nmatched;
+};
+
+typedef void (*identity_bulk_cb)(const struct identity_bulk_result *res,
+    void *arg);
+
+/*
+ * Who owns each of q[0..n)? q must stay valid until cb. The queries go to
+ * the store's bulk lookup in chunks of bulk_chunk, all at once, or as
+ * concurrent single lookups when bulk lookups are off. If any part fails,
+ * the whole answer is an error: a partial answer would pass for "these
+ * addresses have no owner". Returns 0 and calls cb exactly once, or -1.
+ */
+int identity_bulk_lookup(struct identity *id, const struct backend_threepid *q,
+    size_t n, identity_bulk_cb cb, void *arg);
 
 #endif

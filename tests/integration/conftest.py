@@ -35,8 +35,12 @@ class Daemon:
         self.base = "http://127.0.0.1:%d" % self.port
         self.config_path = os.path.join(tmpdir, "signpost.yaml")
         self.log_path = os.path.join(tmpdir, "signpost.log")
+        text = config_text.replace("@PORT@", str(self.port))
+        if "key" not in text.split("\n", 1)[0] and "\nkey" not in text:
+            # Next to the config, in the test's own folder.
+            text += "\nkey.path: signing.key\n"
         with open(self.config_path, "w") as f:
-            f.write(config_text.replace("@PORT@", str(self.port)))
+            f.write(text)
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([BIN, "-c", self.config_path],
                                      stdout=self.log, stderr=self.log)

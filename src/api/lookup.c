@@ -1,0 +1,232 @@
+/*
+ * Identity Service v1 lookups and the public key endpoints:
+ *   GET  /_matrix/identity/api/v1/lookup?medium=&address=
+ *   POST /_matrix/identity/api/v1/bulk_lookup
+ *   GET  /_matrix/identity/{api/v1,v2}/pubkey/{keyId|isvalid|ephemeral/isvalid}
+ * Addresses are answered exactly as the client sent them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "crypto/sign.h"
+
+/* Per bulk request: the parsed body owns the strings q points into. */
+struct bulk_ctx {
+	struct http_request *req;
+	json_t *body;
+	struct backend_threepid *q;
+	size_t n;
+};
+
+static void
+reply_store_failure(struct http_request *req, enum backend_fault fault)
+{
+	if (fault == BACKEND_FAULT_TIMEOUT)
+		api_reply_error(req, 504, "M_UNKNOWN",
+		    "The identity store did not answer in time");
+	else
+		api_reply_error(req, 502, "M_UNKNOWN",
+		    "The identity store failed to answer");
+}
+
+/* The request context of a single lookup lives until its answer. */
+struct single_ctx {
+	struct api *api;
+	struct http_request *req;
+	char *medium, *address;
+};
+
+static void
+on_single(const struct identity_lookup_result *res, void *arg)
+{
+	struct single_ctx *ctx = arg;
+	uint64_t now = now_realtime_ms();
+	json_t *assoc;
+
+	if (res->verdict == BACKEND_ERROR) {
+		reply_store_failure(ctx->req, res->fault);
+	} else if (res->verdict == BACKEND_NO) {
+		api_reply_json(ctx->req, 200, json_object());
+	} else {
+		assoc = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I}",
+		    "address", ctx->address, "medium", ctx->medium,
+		    "mxid", res->mxid, "not_before", (json_int_t)now,
+		    "not_after", (json_int_t)(now + ctx->api->validity_ms),
+		    "ts", (json_int_t)now);
+		if (assoc == NULL ||
+		    sig_sign_json(ctx->api->key, ctx->api->server_name, assoc)) {
+			json_decref(assoc);
+			api_reply_error(ctx->req, 500, "M_UNKNOWN",
+			    "Cannot sign the association");
+		} else {
+			api_reply_json(ctx->req, 200, assoc);
+		}
+	}
+	free(ctx->medium);
+	free(ctx->address);
+	free(ctx);
+}
+
+void
+api_lookup(struct api *api, struct http_request *req)
+{
+	const char *medium = http_req_query(req, "medium");
+	const char *address = http_req_query(req, "address");
+	struct single_ctx *ctx;
+
+	if (medium == NULL || address == NULL) {
+		api_reply_error(req, 400, "M_MISSING_PARAMS",
+		    "medium and address are required");
+		return;
+	}
+	ctx = xmalloc(sizeof(*ctx));
+	ctx->api = api;
+	ctx->req = req;
+	/* libmicrohttpd decoded the query once; these are the client's
+	 * strings, '+' and all. */
+	ctx->medium = xstrdup(medium);
+	ctx->address = xstrdup(address);
+	if (identity_lookup(api->identity, ctx->medium, ctx->address,
+		on_single, ctx) != 0) {
+		free(ctx->medium);
+		free(ctx->address);
+		free(ctx);
+		api_reply_error(req, 503, "M_UNKNOWN", "Signpost is shutting down");
+	}
+}
+
+static void
+bulk_ctx_free(struct bulk_ctx *ctx)
+{
+	free(ctx->q);
+	json_decref(ctx->body);
+	free(ctx);
+}
+
+static void
+on_bulk(const struct identity_bulk_result *res, void *arg)
+{
+	struct bulk_ctx *ctx = arg;
+	json_t *list;
+
+	if (res->verdict == BACKEND_ERROR) {
+		reply_store_failure(ctx->req, res->fault);
+		bulk_ctx_free(ctx);
+		return;
+	}
+	list = json_array();
+	for (size_t i = 0; i < ctx->n; i++) {
+		if (res->mxids[i] == NULL)
+			continue;
+		json_array_append_new(list, json_pack("[s,s,s]",
+		    ctx->q[i].medium, ctx->q[i].address, res->mxids[i]));
+	}
+	api_reply_json(ctx->req, 200, json_pack("{s:o}", "threepids", list));
+	bulk_ctx_free(ctx);
+}
+
+/* Checks {"threepids":[[medium,address],…]} and answers 400 when wrong. */
+static int
+parse_threepids(struct api *api, struct http_request *req, json_t *body,
+    struct bulk_ctx *ctx)
+{
+	const json_t *list = json_object_get(body, "threepids"), *pair;
+	size_t i;
+
+	if (list == NULL) {
+		api_reply_error(req, 400, "M_MISSING_PARAMS",
+		    "threepids is required");
+		return -1;
+	}
+	if (!json_is_array(list)) {
+		api_reply_error(req, 400, "M_INVALID_PARAM",
+		    "threepids must be an array");
+		return -1;
+	}
+	if (json_array_size(list) > api->max_bulk) {
+		api_reply_error(req, 400, "M_TOO_LARGE",
+		    "Too many threepids in one request");
+		return -1;
+	}
+	ctx->n = json_array_size(list);
+	ctx->q = xcalloc(ctx->n, sizeof(*ctx->q));
+	json_array_foreach(list, i, pair) {
+		const char *medium = json_string_value(json_array_get(pair, 0));
+		const char *address = json_string_value(json_array_get(pair, 1));
+
+		if (!json_is_array(pair) || json_array_size(pair) != 2 ||
+		    medium == NULL || address == NULL) {
+			api_reply_error(req, 400, "M_INVALID_PARAM",
+			    "Each threepid must be [medium, address] strings");
+			return -1;
+		}
+		ctx->q[i].medium = medium;
+		ctx->q[i].address = address;
+	}
+	return 0;
+}
+
+void
+api_bulk_lookup(struct api *api, struct http_request *req)
+{
+	struct bulk_ctx *ctx;
+	json_t *body = api_body_object(req);
+
+	if (body == NULL)
+		return;
+	ctx = xcalloc(1, sizeof(*ctx));
+	ctx->req = req;
+	ctx->body = body;
+	if (parse_threepids(api, req, body, ctx) != 0) {
+		bulk_ctx_free(ctx);
+		return;
+	}
+	if (ctx->n == 0) {
+		api_reply_json(req, 200, json_pack("{s:[]}", "threepids"));
+		bulk_ctx_free(ctx);
+		return;
+	}
+	if (identity_bulk_lookup(api->identity, ctx->q, ctx->n, on_bulk,
+		ctx) != 0) {
+		bulk_ctx_free(ctx);
+		api_reply_error(req, 503, "M_UNKNOWN", "Signpost is shutting down");
+	}
+}
+
+/* Everything after ".../pubkey/": a key id, "isvalid" or
+ * "ephemeral/isvalid". */
+void
+api_pubkey(struct api *api, struct http_request *req)
+{
+	const char *rest = strstr(http_req_path(req), "/pubkey/");
+	const char *given = http_req_query(req, "public_key");
+
+	rest += strlen("/pubkey/");
+	if (strcmp(rest, "isvalid") == 0) {
+		if (given == NULL) {
+			api_reply_error(req, 400, "M_MISSING_PARAMS",
+			    "public_key is required");
+			return;
+		}
+		api_reply_json(req, 200, json_pack("{s:b}", "valid",
+		    sig_public_key_b64_valid(api->key, given)));
+	} else if (strcmp(rest, "ephemeral/isvalid") == 0) {
+		if (given == NULL) {
+			api_reply_error(req, 400, "M_MISSING_PARAMS",
+			    "public_key is required");
+			return;
+		}
+		/* Signpost issues no ephemeral keys (no invites), so none
+		 * is valid. */
+		api_reply_json(req, 200, json_pack("{s:b}", "valid", 0));
+	} else if (strcmp(rest, sig_key_id(api->key)) == 0) {
+		api_reply_json(req, 200, json_pack("{s:s}", "public_key",
+		    sig_public_b64(api->key)));
+	} else {
+		api_reply_error(req, 404, "M_NOT_FOUND", "No such key");
+	}
+}

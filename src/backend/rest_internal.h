@@ -1,0 +1,36 @@
+/* Shared by the REST backend's files; not for other modules. */
+#ifndef SIGNPOST_BACKEND_REST_INTERNAL_H
+#define SIGNPOST_BACKEND_REST_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "backend/backend.h"
+#include "backend/fetch.h"
+
+struct rest {
+	char *url_auth;
+	char *url_single;
+	char *url_bulk;
+	struct fetch_engine *engine;
+};
+
+/*
+ * Sorts a finished call: returns true when a 2xx answer is there to parse.
+ * Otherwise *reason is NULL when the status means "no" (404, or any 4xx
+ * when any_4xx_is_no), or a reason (logged here with the endpoint, *fault
+ * set) when the call failed. The reason is valid until the next call on
+ * this thread.
+ */
+bool rest_answer_usable(const struct fetch_result *fr, const char *url,
+    bool any_4xx_is_no, enum backend_fault *fault, const char **reason);
+
+/* Logs a malformed 2xx answer and sets *fault and *reason likewise. */
+void rest_malformed(const struct fetch_result *fr, const char *url,
+    const char *why, enum backend_fault *fault, const char **reason);
+
+int rest_lookup(void *self, const struct backend_threepid *q,
+    backend_lookup_cb cb, void *arg);
+int rest_bulk_lookup(void *self, const struct backend_threepid *q, size_t n,
+    backend_bulk_cb cb, void *arg);
+
+#endif
