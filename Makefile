@@ -66,14 +66,29 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsignpost.a | $(DEPS_OK)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libsignpost.a \
 	    $(LDFLAGS) $(LDLIBS) -lcmocka
 
+# ---- test tools: tests/tools/<name>.c -> $(BUILD)/tools/<name>, linked with
+# the library; the integration tests drive them (e.g. tools/canon compares
+# canonical JSON and signatures with Python's canonicaljson and signedjson).
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+
+.PHONY: tools
+tools: $(TOOL_BIN)
+
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libsignpost.a | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libsignpost.a \
+	    $(LDFLAGS) $(LDLIBS)
+# ---- end of test tools
+
 unit: $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
 
-integration: $(BUILD)/signpost
+integration: $(BUILD)/signpost $(TOOL_BIN)
 	SIGNPOST_BIN=$(abspath $(BUILD)/signpost) $(PYTHON) -m pytest -q \
 	    -p no:cacheprovider tests/integration examples/backend/test_webapp.py
 
-check: $(BUILD)/signpost $(UNIT_BIN)
+check: $(BUILD)/signpost $(UNIT_BIN) $(TOOL_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
 	SIGNPOST_BIN=$(abspath $(BUILD)/signpost) $(PYTHON) -m pytest -q \
 	    -p no:cacheprovider tests/integration examples/backend/test_webapp.py

@@ -82,6 +82,15 @@ show "A right password: Synapse's REST password provider asks this" \
 show "A wrong password" \
     -X POST "$CHECK" -H "Content-Type: application/json" \
     -d '{"user":{"id":"@john.doe:example.org","password":"wrong"}}'
+show "Who owns jane+matrix@example.org? A signed answer (v1 lookup)" \
+    -G "$BASE/_matrix/identity/api/v1/lookup" \
+    --data-urlencode medium=email --data-urlencode address=jane+matrix@example.org
+show "The public key that signature verifies with" \
+    "$BASE/_matrix/identity/api/v1/pubkey/ed25519:0"
+show "Several at once (bulk lookup): matches only" \
+    -X POST "$BASE/_matrix/identity/api/v1/bulk_lookup" \
+    -H "Content-Type: application/json" \
+    -d '{"threepids":[["email","john.doe@example.org"],["msisdn","15551234567"],["email","nobody@example.org"]]}'
 show "Which Identity Service versions this server speaks" \
     "$BASE/_matrix/identity/versions"
 

@@ -8,6 +8,7 @@ sent. Replies can be slow, broken, or never come.
 import json
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -48,6 +49,7 @@ class FakeWebapp:
         self.requests = []
         self.replies = {}      # path -> list of Reply, consumed in order
         self.default = {}      # path -> Reply used when the list is empty
+        self.dynamic_replies = {}  # path -> fn(request JSON) -> Reply
         self.lock = threading.Lock()
         self.in_flight = 0
         self.max_in_flight = 0
@@ -88,6 +90,23 @@ class FakeWebapp:
         with self.lock:
             self.replies.setdefault(path, []).extend(replies)
 
+    def dynamic(self, path, fn):
+        """Answers every request to path with fn(request JSON) -> Reply."""
+        with self.lock:
+            self.dynamic_replies[path] = fn
+
+    def wait_in_flight(self, n, timeout):
+        """Polls until n requests are held at once; raises on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                if self.in_flight >= n:
+                    return
+            if time.monotonic() > deadline:
+                raise AssertionError("only %d requests in flight, wanted %d"
+                                     % (self.in_flight, n))
+            time.sleep(0.01)
+
     def always(self, path, reply):
         with self.lock:
             self.default[path] = reply
@@ -96,7 +115,11 @@ class FakeWebapp:
         with self.lock:
             return [r for r in self.requests if path is None or r.path == path]
 
-    def _next_reply(self, path):
+    def _next_reply(self, path, rec=None):
+        with self.lock:
+            fn = self.dynamic_replies.get(path)
+        if fn is not None and rec is not None:
+            return fn(rec.json)
         with self.lock:
             queue = self.replies.get(path)
             if queue:
@@ -113,7 +136,7 @@ class FakeWebapp:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            self._answer(h, self._next_reply(h.path))
+            self._answer(h, self._next_reply(h.path, rec))
         finally:
             with self.lock:
                 self.in_flight -= 1
