@@ -55,7 +55,10 @@ rest_parse_lookup_answer(const char *body, size_t len, json_t **root,
 		goto fail;
 	}
 	lookup = json_object_get(*root, "lookup");
-	if (lookup == NULL || json_is_null(lookup))
+	/* An empty list is how a bulk endpoint says "nobody"; webapps that
+	 * share code between the two endpoints answer it here too. */
+	if (lookup == NULL || json_is_null(lookup) ||
+	    (json_is_array(lookup) && json_array_size(lookup) == 0))
 		return 0;
 	if (parse_entry(lookup, &medium, &address, id, why) != 0)
 		goto fail;

@@ -192,10 +192,10 @@ is_blank(char c)
 
 /*
  * Parses the key file text buf[0..n): points *version into buf and decodes
- * the seed. Blanks around and
- * between fields and empty lines after the key are allowed, as Synapse's
- * reader (str.split) allows them; a second key is not. Sets *why to a
- * static reason on failure; it never quotes the file, which holds a secret.
+ * the seed. Blanks around and between fields and empty lines after the key
+ * are allowed, as Synapse's reader (str.split) allows them; a second key is
+ * not. Sets *why to a static reason on failure; it never quotes the file,
+ * which holds a secret.
  */
 static int
 parse_key_file(const char *buf, size_t n, const char **version,

@@ -7,6 +7,7 @@ sent. Replies can be slow, broken, or never come.
 
 import json
 import socket
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,7 +46,8 @@ class Recorded:
 
 
 class FakeWebapp:
-    def __init__(self):
+    def __init__(self, tls=None):
+        """tls: (certfile, keyfile) to serve HTTPS instead of HTTP."""
         self.requests = []
         self.replies = {}      # path -> list of Reply, consumed in order
         self.default = {}      # path -> Reply used when the list is empty
@@ -77,6 +79,12 @@ class FakeWebapp:
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = "http://127.0.0.1:%d" % self.port
+        if tls is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket,
+                                                 server_side=True)
+            self.url = "https://127.0.0.1:%d" % self.port
         self.thread = threading.Thread(target=self.server.serve_forever,
                                        kwargs={"poll_interval": 0.05},
                                        daemon=True)

@@ -93,7 +93,8 @@ def test_address_is_decoded_once_and_echoed(signpost, webapp, address):
 
 
 @pytest.mark.parametrize("reply", [Reply(200, {}), Reply(404, {}),
-                                   Reply(200, {"lookup": None})])
+                                   Reply(200, {"lookup": None}),
+                                   Reply(200, {"lookup": []})])
 def test_no_match(signpost, webapp, reply):
     webapp.reply(SINGLE, reply)
     assert lookup(signpost, "email", "nobody@example.org")[:3:2] == (200, {})
@@ -104,7 +105,7 @@ def test_no_match(signpost, webapp, reply):
     (Reply(200, {"lookup": {"medium": "email", "address": "a"}}), 502),
     (Reply(200, {"lookup": match("email", "a", "x", "email")}), 502),
     (Reply(200, {"lookup": match("email", "a", "bad id", "mxid")}), 502),
-    (Reply(200, {"lookup": []}), 502),
+    (Reply(200, {"lookup": [match("email", "a", "x")]}), 502),
     (Reply(close=True), 502),
 ])
 def test_single_webapp_faults_are_errors(signpost, webapp, reply, code):
