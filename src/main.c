@@ -157,6 +157,7 @@ run(const struct cfg *cfg)
 		.url_auth = cfg->url_auth,
 		.url_single = cfg->url_single,
 		.url_bulk = cfg->url_bulk,
+		.url_list = cfg->url_list,
 	};
 	struct fetch_engine *engine;
 	struct backend backend;

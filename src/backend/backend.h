@@ -92,11 +92,31 @@ struct backend_bulk_result {
 typedef void (*backend_bulk_cb)(const struct backend_bulk_result *res,
     void *arg);
 
+/* One 3PID binding of a listing page. */
+struct backend_entry {
+	struct backend_threepid tp;
+	struct backend_id id;
+};
+
+/* Valid only during the callback. */
+struct backend_page_result {
+	enum backend_verdict verdict; /* YES: a page; ERROR: no page */
+	enum backend_fault fault;
+	const char *reason;
+	const struct backend_entry *entries;
+	size_t nentries;
+	const char *next; /* cursor of the next page; NULL on the last */
+};
+
+typedef void (*backend_page_cb)(const struct backend_page_result *res,
+    void *arg);
+
 /* What a configured backend can answer; see struct backend. */
 enum backend_feature {
 	BACKEND_CAN_AUTH = 1 << 0,
 	BACKEND_CAN_SINGLE = 1 << 1,
 	BACKEND_CAN_BULK = 1 << 2,
+	BACKEND_CAN_LIST = 1 << 3, /* every binding, page by page */
 };
 
 struct backend_ops {
@@ -114,6 +134,12 @@ struct backend_ops {
 	 */
 	int (*bulk_lookup)(void *self, const struct backend_threepid *q,
 	    size_t n, backend_bulk_cb cb, void *arg);
+	/*
+	 * One page of every binding the store has, after cursor (NULL: the
+	 * first page), at most limit entries. Strings copied before return.
+	 */
+	int (*list)(void *self, const char *after, size_t limit,
+	    backend_page_cb cb, void *arg);
 	void (*destroy)(void *self);
 };
 

@@ -17,6 +17,7 @@ struct rest_opts {
 	const char *url_auth;   /* NULL: feature off, every login refused */
 	const char *url_single; /* NULL: off */
 	const char *url_bulk;   /* NULL: off */
+	const char *url_list;   /* NULL: off (the default) */
 	struct fetch_engine *engine; /* borrowed; outlives the backend */
 };
 

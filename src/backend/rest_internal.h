@@ -11,6 +11,7 @@ struct rest {
 	char *url_auth;
 	char *url_single;
 	char *url_bulk;
+	char *url_list;
 	struct fetch_engine *engine;
 };
 

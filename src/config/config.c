@@ -91,6 +91,7 @@ static const struct option options[] = {
 	    MXISD_API "/lookup/single", NULL),
 	STR("rest.endpoints.identity.bulk", url_bulk,
 	    MXISD_API "/lookup/bulk", NULL),
+	STR("rest.endpoints.identity.list", url_list, "", NULL),
 	NUM("rest.connectTimeout", T_LONG, connect_timeout_ms, 1, 60000, "2000"),
 	NUM("rest.timeout", T_LONG, timeout_ms, 1, 300000, "5000"),
 	VAL("rest.tlsVerify", T_BOOL, tls_verify, "true"),
@@ -121,6 +122,7 @@ static const struct {
 	{ "rest.endpoints.auth", offsetof(struct cfg, url_auth) },
 	{ "rest.endpoints.identity.single", offsetof(struct cfg, url_single) },
 	{ "rest.endpoints.identity.bulk", offsetof(struct cfg, url_bulk) },
+	{ "rest.endpoints.identity.list", offsetof(struct cfg, url_list) },
 };
 
 struct loader {
@@ -992,6 +994,7 @@ cfg_free(struct cfg *cfg)
 	free(cfg->url_auth);
 	free(cfg->url_single);
 	free(cfg->url_bulk);
+	free(cfg->url_list);
 	free(cfg->ca_file);
 	free(cfg->key_path);
 	free(cfg->key_id);

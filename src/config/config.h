@@ -47,6 +47,7 @@ struct cfg {
 	char *url_auth;
 	char *url_single;
 	char *url_bulk;
+	char *url_list;   /* rest.endpoints.identity.list; off by default */
 	long connect_timeout_ms; /* rest.connectTimeout */
 	long timeout_ms;         /* rest.timeout, whole call */
 	bool tls_verify;         /* rest.tlsVerify */
