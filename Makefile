@@ -6,7 +6,7 @@
 
 CC       ?= cc
 PYTHON   ?= /usr/bin/python3
-PKGS     := libmicrohttpd libcurl jansson yaml-0.1 libsodium
+PKGS     := libmicrohttpd libcurl jansson yaml-0.1 libsodium sqlite3
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 ifeq ($(SANITIZE),1)
@@ -80,6 +80,16 @@ $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libsignpost.a | $(DEPS_OK)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libsignpost.a \
 	    $(LDFLAGS) $(LDLIBS)
 # ---- end of test tools
+
+# ---- benchmarks: bench/<name>.c -> $(BUILD)/bench/<name>, linked with the
+# library; run by hand, never by `make check` (e.g. `make
+# build/bench/hashindex_mem && build/bench/hashindex_mem` measures the
+# memory and build time of a 1,000,000-entry hash index).
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libsignpost.a | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libsignpost.a \
+	    $(LDFLAGS) $(LDLIBS)
+# ---- end of benchmarks
 
 unit: $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)

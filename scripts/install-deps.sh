@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev
-libjansson-dev libyaml-dev libsodium-dev libcmocka-dev python3 python3-pytest
+libjansson-dev libyaml-dev libsodium-dev libsqlite3-dev libcmocka-dev python3 python3-pytest
 python3-nacl python3-canonicaljson python3-signedjson curl"
 
 missing=""

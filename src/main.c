@@ -22,7 +22,12 @@
 #include "core/util.h"
 #include "crypto/sign.h"
 #include "http/server.h"
+#include "identity/hashing.h"
 #include "identity/identity.h"
+#include "store/store.h"
+
+/* Largest answer read from a homeserver (.well-known, userinfo). */
+#define FEDERATION_MAX_ANSWER (64 * 1024)
 
 /* Upper bound on event-loop threads when server.threads is 0. */
 #define MAX_AUTO_THREADS 16
@@ -69,6 +74,23 @@ thread_count(const struct cfg *cfg)
 	if (n < 1)
 		return 1;
 	return n > MAX_AUTO_THREADS ? MAX_AUTO_THREADS : (unsigned)n;
+}
+
+/* Homeserver calls: none of the webapp's headers (they may hold its
+ * shared secret), federation.* TLS and address rules. */
+static struct fetch_engine *
+start_federation_engine(const struct cfg *cfg)
+{
+	struct fetch_opts opts = {
+		.connect_timeout_ms = cfg->connect_timeout_ms,
+		.timeout_ms = cfg->timeout_ms,
+		.tls_verify = cfg->fed_tls_verify,
+		.max_conns = cfg->max_backend_conns,
+		.max_response = FEDERATION_MAX_ANSWER,
+		.public_only = !cfg->fed_allow_private,
+	};
+
+	return fetch_engine_start(&opts);
 }
 
 static struct fetch_engine *
@@ -142,9 +164,45 @@ wait_for_stop(const sigset_t *set)
 	}
 }
 
-static int
-run(const struct cfg *cfg)
+/* Everything run() starts, stopped in reverse by stop_all(). */
+struct daemon {
+	struct sig_key *key;
+	struct store *store;
+	struct fetch_engine *engine;
+	struct fetch_engine *fed_engine;
+	struct identity *identity;
+	struct hashing *hashing;
+	struct api *api;
+	struct http_server *srv;
+};
+
+static void
+stop_all(struct daemon *d)
 {
+	if (d->srv)
+		http_server_quiesce(d->srv);
+	/* The index builder uses the engine; stop it first. */
+	hashing_stop(d->hashing);
+	/* Lets webapp calls under way finish (bounded by rest.timeout), so
+	 * their requests get real answers before the server stops. */
+	fetch_engine_stop(d->engine);
+	fetch_engine_stop(d->fed_engine);
+	http_server_stop(d->srv);
+	api_free(d->api);
+	identity_free(d->identity);
+	store_close(d->store);
+	sig_key_free(d->key);
+}
+
+static int
+start_all(struct daemon *d, const struct cfg *cfg)
+{
+	struct rest_opts ropts = {
+		.url_auth = cfg->url_auth,
+		.url_single = cfg->url_single,
+		.url_bulk = cfg->url_bulk,
+		.url_list = cfg->url_list,
+	};
 	struct http_server_opts hopts = {
 		.address = cfg->bind_address,
 		.port = cfg->port,
@@ -153,19 +211,66 @@ run(const struct cfg *cfg)
 		.conn_timeout = cfg->conn_timeout,
 		.max_clients = cfg->max_clients,
 	};
-	struct rest_opts ropts = {
-		.url_auth = cfg->url_auth,
-		.url_single = cfg->url_single,
-		.url_bulk = cfg->url_bulk,
-		.url_list = cfg->url_list,
-	};
-	struct fetch_engine *engine;
 	struct backend backend;
-	struct identity *identity;
-	struct api *api;
-	struct http_server *srv;
-	struct sig_key *key;
+	char err[512];
+
+	if ((d->key = load_key(cfg)) == NULL)
+		return -1;
+	if ((d->store = store_open_sqlite(cfg->db_path, err,
+		 sizeof(err))) == NULL) {
+		log_error("storage.provider.sqlite.database: %s", err);
+		return -1;
+	}
+	if (store_purge_expired(d->store) > 0)
+		log_info("removed expired access tokens");
+	if ((d->engine = start_engine(cfg)) == NULL ||
+	    (d->fed_engine = start_federation_engine(cfg)) == NULL)
+		return -1;
+	ropts.engine = d->engine;
+	rest_backend_init(&ropts, &backend);
+	d->identity = identity_new(&backend, &(struct identity_opts){
+	    .domain = cfg->domain,
+	    .bulk_chunk = cfg->bulk_chunk,
+	});
+	d->hashing = hashing_start(d->store, d->identity, &(struct hashing_opts){
+	    .pepper_length = cfg->pepper_length,
+	    .rotation_s = cfg->pepper_rotation,
+	    .refresh_s = cfg->index_refresh,
+	});
+	if (d->hashing == NULL)
+		return -1;
+	d->api = api_new(&(struct api_opts){
+	    .auth_allow = &cfg->auth_allow,
+	    .identity = d->identity,
+	    .key = d->key,
+	    .server_name = cfg->server_name,
+	    .validity_s = cfg->lookup_validity,
+	    .max_bulk = cfg->max_bulk,
+	    .store = d->store,
+	    .fed_engine = d->fed_engine,
+	    .hashing = d->hashing,
+	    .policies = cfg->policies,
+	    .npolicies = cfg->npolicies,
+	    .token_lifetime = cfg->token_lifetime,
+	    .fed_allowed = cfg->fed_allowed,
+	    .nfed_allowed = cfg->nfed_allowed,
+	});
+	if ((d->srv = http_server_start(&hopts, api_handle, d->api)) == NULL)
+		return -1;
+	announce_features(cfg);
+	log_info("signpost %s serving %s on %s port %u with %u threads",
+	    SIGNPOST_VERSION, cfg->domain,
+	    cfg->bind_address ? cfg->bind_address : "every address",
+	    cfg->port, hopts.threads);
+	return 0;
+}
+
+static int
+run(const struct cfg *cfg)
+{
+	struct daemon d = { 0 };
 	sigset_t set;
+	int rc = 1;
 
 	/* Blocked before any thread starts, so every thread inherits the
 	 * mask and only sigwait() below sees these signals. */
@@ -176,53 +281,14 @@ run(const struct cfg *cfg)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	key = load_key(cfg);
-	if (key == NULL)
-		return 1;
-	engine = start_engine(cfg);
-	if (engine == NULL) {
-		sig_key_free(key);
-		return 1;
+	if (start_all(&d, cfg) == 0) {
+		wait_for_stop(&set);
+		rc = 0;
 	}
-	ropts.engine = engine;
-	rest_backend_init(&ropts, &backend);
-	identity = identity_new(&backend, &(struct identity_opts){
-	    .domain = cfg->domain,
-	    .bulk_chunk = cfg->bulk_chunk,
-	});
-	api = api_new(&(struct api_opts){
-	    .auth_allow = &cfg->auth_allow,
-	    .identity = identity,
-	    .key = key,
-	    .server_name = cfg->server_name,
-	    .validity_s = cfg->lookup_validity,
-	    .max_bulk = cfg->max_bulk,
-	});
-	srv = http_server_start(&hopts, api_handle, api);
-	if (srv == NULL) {
-		fetch_engine_stop(engine);
-		api_free(api);
-		identity_free(identity);
-		sig_key_free(key);
-		return 1;
-	}
-	announce_features(cfg);
-	log_info("signpost %s serving %s on %s port %u with %u threads",
-	    SIGNPOST_VERSION, cfg->domain,
-	    cfg->bind_address ? cfg->bind_address : "every address",
-	    cfg->port, hopts.threads);
-
-	wait_for_stop(&set);
-	http_server_quiesce(srv);
-	/* Lets webapp calls under way finish (bounded by rest.timeout), so
-	 * their requests get real answers before the server stops. */
-	fetch_engine_stop(engine);
-	http_server_stop(srv);
-	api_free(api);
-	identity_free(identity);
-	sig_key_free(key);
-	log_info("stopped");
-	return 0;
+	stop_all(&d);
+	if (rc == 0)
+		log_info("stopped");
+	return rc;
 }
 
 int

@@ -93,6 +93,13 @@ static const struct route routes[] = {
 	{ "POST", "/_matrix/identity/api/v1/bulk_lookup", api_bulk_lookup },
 	{ "GET", "/_matrix/identity/api/v1/pubkey/", api_pubkey },
 	{ "GET", "/_matrix/identity/v2/pubkey/", api_pubkey },
+	{ "POST", "/_matrix/identity/v2/account/register", api_v2_register },
+	{ "GET", "/_matrix/identity/v2/account", api_v2_account },
+	{ "POST", "/_matrix/identity/v2/account/logout", api_v2_logout },
+	{ "GET", "/_matrix/identity/v2/terms", api_v2_terms },
+	{ "POST", "/_matrix/identity/v2/terms", api_v2_terms_accept },
+	{ "GET", "/_matrix/identity/v2/hash_details", api_v2_hash_details },
+	{ "POST", "/_matrix/identity/v2/lookup", api_v2_lookup },
 };
 
 static bool
@@ -146,6 +153,14 @@ api_new(const struct api_opts *opts)
 	api->server_name = xstrdup(opts->server_name);
 	api->validity_ms = (uint64_t)opts->validity_s * 1000;
 	api->max_bulk = opts->max_bulk;
+	api->store = opts->store;
+	api->fed_engine = opts->fed_engine;
+	api->hashing = opts->hashing;
+	api->policies = opts->policies;
+	api->npolicies = opts->npolicies;
+	api->token_lifetime = opts->token_lifetime;
+	api->fed_allowed = opts->fed_allowed;
+	api->nfed_allowed = opts->nfed_allowed;
 	return api;
 }
 

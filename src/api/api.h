@@ -5,7 +5,11 @@
 #ifndef SIGNPOST_API_API_H
 #define SIGNPOST_API_API_H
 
+#include "backend/fetch.h"
+#include "config/config.h"
 #include "core/cidr.h"
+#include "identity/hashing.h"
+#include "store/store.h"
 #include "crypto/sign.h"
 #include "http/server.h"
 #include "identity/identity.h"
@@ -17,6 +21,14 @@ struct api_opts {
 	const char *server_name;            /* signs as this server */
 	unsigned validity_s;                /* lookup.validity */
 	size_t max_bulk;                    /* lookup.maxBulkSize */
+	struct store *store;                /* borrowed: accounts, terms */
+	struct fetch_engine *fed_engine;    /* borrowed: calls homeservers */
+	struct hashing *hashing;            /* borrowed: pepper, hash index */
+	const struct cfg_policy *policies;  /* borrowed: policy.policies */
+	size_t npolicies;
+	unsigned token_lifetime;            /* accounts.tokenLifetime */
+	char *const *fed_allowed;           /* federation.allowedServers */
+	size_t nfed_allowed;
 };
 
 struct api;

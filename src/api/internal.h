@@ -2,12 +2,17 @@
 #ifndef SIGNPOST_API_INTERNAL_H
 #define SIGNPOST_API_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
 
 #include "api/api.h"
+#include "config/config.h"
+#include "backend/fetch.h"
+#include "identity/hashing.h"
+#include "store/store.h"
 
 struct api {
 	struct cidr_list auth_allow;
@@ -16,6 +21,14 @@ struct api {
 	char *server_name;
 	uint64_t validity_ms;
 	size_t max_bulk;
+	struct store *store;
+	struct fetch_engine *fed_engine;
+	struct hashing *hashing;
+	const struct cfg_policy *policies;
+	size_t npolicies;
+	unsigned token_lifetime;
+	char *const *fed_allowed;
+	size_t nfed_allowed;
 };
 
 /* Answers with v serialised (steals the reference). */
@@ -34,5 +47,20 @@ void api_check_credentials(struct api *api, struct http_request *req);
 void api_lookup(struct api *api, struct http_request *req);
 void api_bulk_lookup(struct api *api, struct http_request *req);
 void api_pubkey(struct api *api, struct http_request *req);
+
+/*
+ * The v2 caller's user id (caller frees) from its access token; when
+ * need_terms, also checks every policy is accepted. Answers 401/403/500
+ * itself and returns NULL when the request cannot go on.
+ */
+char *api_v2_authenticate(struct api *api, struct http_request *req,
+    bool need_terms);
+void api_v2_register(struct api *api, struct http_request *req);
+void api_v2_account(struct api *api, struct http_request *req);
+void api_v2_logout(struct api *api, struct http_request *req);
+void api_v2_terms(struct api *api, struct http_request *req);
+void api_v2_terms_accept(struct api *api, struct http_request *req);
+void api_v2_hash_details(struct api *api, struct http_request *req);
+void api_v2_lookup(struct api *api, struct http_request *req);
 
 #endif

@@ -1,11 +1,14 @@
 #include "backend/fetch.h"
 
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
 
+#include "core/cidr.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -20,7 +23,7 @@ struct call {
 	struct call *next, *prev; /* queue, then the in-flight list */
 	CURL *easy;
 	char *url;
-	char *body;
+	char *body; /* NULL: a GET */
 	size_t body_len;
 	bool secret;
 	char *answer;
@@ -75,12 +78,13 @@ call_finish(struct call *c, enum fetch_outcome outcome, long status,
 		.elapsed_ms = (unsigned)(now_monotonic_ms() - c->started_ms),
 	};
 
+	/* A GET URL may carry an access token in its query: log the path. */
 	if (outcome == FETCH_ANSWERED)
-		log_debug("webapp POST %s: %ld in %u ms", c->url, status,
-		    res.elapsed_ms);
+		log_debug("%s %.*s: %ld in %u ms", c->body ? "POST" : "GET",
+		    (int)strcspn(c->url, "?"), c->url, status, res.elapsed_ms);
 	else
-		log_debug("webapp POST %s: %s after %u ms", c->url, error,
-		    res.elapsed_ms);
+		log_debug("%s %.*s: %s after %u ms", c->body ? "POST" : "GET",
+		    (int)strcspn(c->url, "?"), c->url, error, res.elapsed_ms);
 	c->cb(&res, c->arg);
 	call_free(c);
 }
@@ -111,6 +115,54 @@ on_answer_data(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* Ranges no homeserver on the internet lives in; see public_only. */
+static const char *const non_public[] = {
+	"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8",
+	"169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24", "192.168.0.0/16",
+	"198.18.0.0/15", "224.0.0.0/3", "::/128", "::1/128", "fc00::/7",
+	"fe80::/10", "ff00::/8", "64:ff9b::/96",
+};
+
+static struct cidr_list non_public_list;
+static pthread_once_t non_public_once = PTHREAD_ONCE_INIT;
+
+static void
+non_public_init(void)
+{
+	for (size_t i = 0; i < ARRAY_LEN(non_public); i++) {
+		struct cidr c;
+		const char *why;
+
+		if (cidr_parse(non_public[i], &c, &why) != 0)
+			fatalx("bad built-in range %s: %s", non_public[i], why);
+		cidr_list_add(&non_public_list, &c);
+	}
+}
+
+static curl_socket_t
+open_public(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	uint8_t addr[16] = { 0 };
+
+	(void)arg;
+	(void)purpose;
+	pthread_once(&non_public_once, non_public_init);
+	if (a->family == AF_INET) {
+		addr[10] = addr[11] = 0xff;
+		memcpy(addr + 12, &((struct sockaddr_in *)&a->addr)->sin_addr, 4);
+	} else if (a->family == AF_INET6) {
+		memcpy(addr, &((struct sockaddr_in6 *)&a->addr)->sin6_addr, 16);
+	} else {
+		return CURL_SOCKET_BAD;
+	}
+	if (cidr_list_match(&non_public_list, addr)) {
+		log_info("refused to connect to a non-public address "
+		    "(federation.allowPrivateAddresses is false)");
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype, a->protocol);
+}
+
 static CURL *
 call_easy(struct fetch_engine *e, struct call *c)
 {
@@ -119,11 +171,18 @@ call_easy(struct fetch_engine *e, struct call *c)
 	if (h == NULL)
 		return NULL;
 	curl_easy_setopt(h, CURLOPT_URL, c->url);
-	curl_easy_setopt(h, CURLOPT_POST, 1L);
-	/* POSTFIELDS (not COPYPOSTFIELDS) so the only copy of a password in
-	 * our memory is the one call_free wipes. */
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body_len);
+	if (c->body != NULL) {
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		/* POSTFIELDS (not COPYPOSTFIELDS) so the only copy of a
+		 * password in our memory is the one call_free wipes. */
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)c->body_len);
+	}
+	if (e->opts.public_only) {
+		curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_public);
+		curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, e);
+	}
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, e->headers);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, e->opts.connect_timeout_ms);
@@ -336,6 +395,12 @@ fetch_engine_stop(struct fetch_engine *e)
 	pthread_mutex_destroy(&e->lock);
 	free(e->ca_file);
 	free(e);
+}
+
+int
+fetch_get(struct fetch_engine *e, const char *url, fetch_cb cb, void *arg)
+{
+	return fetch_post_json(e, url, NULL, 0, false, cb, arg);
 }
 
 int

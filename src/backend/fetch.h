@@ -27,6 +27,12 @@ struct fetch_opts {
 	size_t max_response;  /* bytes of answer body kept; more is a fault */
 	const struct fetch_header *headers; /* sent with every call */
 	size_t nheaders;
+	/*
+	 * Refuse to connect to loopback, private, link-local, multicast and
+	 * other non-public addresses. Checked on the address curl is about
+	 * to connect to, so DNS answers cannot smuggle one in.
+	 */
+	bool public_only;
 };
 
 enum fetch_outcome {
@@ -67,5 +73,9 @@ void fetch_engine_stop(struct fetch_engine *engine);
  */
 int fetch_post_json(struct fetch_engine *engine, const char *url, char *body,
     size_t len, bool secret, fetch_cb cb, void *arg);
+
+/* GETs url; otherwise as fetch_post_json. */
+int fetch_get(struct fetch_engine *engine, const char *url, fetch_cb cb,
+    void *arg);
 
 #endif

@@ -263,6 +263,7 @@ rest_destroy(void *self)
 	free(rest->url_auth);
 	free(rest->url_single);
 	free(rest->url_bulk);
+	free(rest->url_list);
 	free(rest);
 }
 
@@ -271,6 +272,7 @@ static const struct backend_ops rest_ops = {
 	.authenticate = rest_authenticate,
 	.lookup = rest_lookup,
 	.bulk_lookup = rest_bulk_lookup,
+	.list = rest_list,
 	.destroy = rest_destroy,
 };
 
@@ -282,10 +284,12 @@ rest_backend_init(const struct rest_opts *opts, struct backend *out)
 	rest->url_auth = opts->url_auth ? xstrdup(opts->url_auth) : NULL;
 	rest->url_single = opts->url_single ? xstrdup(opts->url_single) : NULL;
 	rest->url_bulk = opts->url_bulk ? xstrdup(opts->url_bulk) : NULL;
+	rest->url_list = opts->url_list ? xstrdup(opts->url_list) : NULL;
 	rest->engine = opts->engine;
 	out->ops = &rest_ops;
 	out->self = rest;
 	out->features = (rest->url_auth ? BACKEND_CAN_AUTH : 0) |
 	    (rest->url_single ? BACKEND_CAN_SINGLE : 0) |
-	    (rest->url_bulk ? BACKEND_CAN_BULK : 0);
+	    (rest->url_bulk ? BACKEND_CAN_BULK : 0) |
+	    (rest->url_list ? BACKEND_CAN_LIST : 0);
 }

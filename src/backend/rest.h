@@ -1,6 +1,6 @@
 /*
- * The REST backend: the three (later four) endpoints an organisation's
- * webapp implements, described in docs/backend-api.md.
+ * The REST backend: the four endpoints (the fourth, list, is optional) an
+ * organisation's webapp implements, described in docs/backend-api.md.
  */
 #ifndef SIGNPOST_BACKEND_REST_H
 #define SIGNPOST_BACKEND_REST_H
@@ -64,6 +64,30 @@ int rest_parse_lookup_answer(const char *body, size_t len, json_t **root,
 int rest_parse_bulk_answer(const char *body, size_t len,
     const struct backend_threepid *q, size_t n, json_t **root,
     struct backend_match **matches, size_t *nmatches, const char **why);
+
+/*
+ * A parsed page of the list endpoint. root holds the JSON the strings point
+ * into; free with rest_list_answer_clear().
+ */
+struct rest_list_answer {
+	json_t *root;
+	struct backend_entry *entries;
+	size_t nentries;
+	const char *next; /* NULL on the last page */
+};
+
+/*
+ * Parses a 2xx answer of the list endpoint to a request for at most limit
+ * entries after the cursor after (NULL for the first page). Every entry
+ * needs non-empty medium and address strings and a valid id; more entries
+ * than limit, a next that is not a string or null, an empty next, a next
+ * over 1024 bytes or one equal to after are malformed too. Returns 0 with
+ * *out filled (the page may be empty), or -1 with *why set to a static
+ * reason and nothing to clear.
+ */
+int rest_parse_list_answer(const char *body, size_t len, const char *after,
+    size_t limit, struct rest_list_answer *out, const char **why);
+void rest_list_answer_clear(struct rest_list_answer *a);
 
 /* Parses an id object {"type":"localpart"|"mxid","value":"…"} (type is
  * case-insensitive). Returns 0 or -1 with *why set. */

@@ -33,5 +33,7 @@ int rest_lookup(void *self, const struct backend_threepid *q,
     backend_lookup_cb cb, void *arg);
 int rest_bulk_lookup(void *self, const struct backend_threepid *q, size_t n,
     backend_bulk_cb cb, void *arg);
+int rest_list(void *self, const char *after, size_t limit, backend_page_cb cb,
+    void *arg);
 
 #endif

@@ -29,6 +29,8 @@ enum opt_type {
 	T_PORT,     /* uint16_t, min..max */
 	T_CIDRS,    /* struct cidr_list: a sequence of CIDRs, or one */
 	T_HEADERS,  /* cfg->headers: a mapping of header name to value */
+	T_STRLIST,  /* char ** + count after it: a list of strings, or one */
+	T_POLICIES, /* cfg->policies: policy id -> version, terms */
 	T_LOGLEVEL, /* enum log_level */
 	T_LOGFMT,   /* bool log_json: "text" or "json" */
 };
@@ -61,6 +63,7 @@ static char *check_server_name(const char *);
 static char *check_ip_literal(const char *);
 static char *check_readable_file(const char *);
 static char *check_key_id(const char *);
+static char *check_rotation_policy(const char *);
 
 #define F(field) offsetof(struct cfg, field)
 /* Row shapes: a string with an optional check, a bounded number, the rest. */
@@ -105,6 +108,20 @@ static const struct option options[] = {
 	NUM("lookup.validity", T_UINT, lookup_validity, 60, 3153600000u, "86400"),
 	NUM("lookup.maxBulkSize", T_UINT, max_bulk, 1, 1000000, "10000"),
 	NUM("lookup.bulkChunkSize", T_UINT, bulk_chunk, 1, 100000, "1000"),
+	STR("storage.provider.sqlite.database", db_path,
+	    "/var/lib/signpost/signpost.db", NULL),
+	NUM("accounts.tokenLifetime", T_UINT, token_lifetime, 0, 3153600000u,
+	    "31536000"),
+	VAL("federation.tlsVerify", T_BOOL, fed_tls_verify, "true"),
+	VAL("federation.allowPrivateAddresses", T_BOOL, fed_allow_private,
+	    "false"),
+	VAL("federation.allowedServers", T_STRLIST, fed_allowed, NULL),
+	VAL("policy.policies", T_POLICIES, policies, NULL),
+	NUM("hashing.pepperLength", T_UINT, pepper_length, 8, 128, "20"),
+	STR("hashing.rotationPolicy", rotation_policy, "none",
+	    check_rotation_policy),
+	NUM("hashing.delay", T_UINT, pepper_rotation, 0, 3153600000u, "0"),
+	NUM("lookup.indexRefresh", T_UINT, index_refresh, 10, 604800, "600"),
 	VAL("logging.level", T_LOGLEVEL, log_level, "info"),
 	VAL("logging.format", T_LOGFMT, log_json, "text"),
 };
@@ -221,6 +238,16 @@ check_ip_literal(const char *v)
 	if (inet_pton(AF_INET, v, &a) == 1 || inet_pton(AF_INET6, v, &a) == 1)
 		return NULL;
 	return xstrdup("must be an IPv4 or IPv6 address literal");
+}
+
+/* ma1sd also knows per_requests; rotating on a count of requests lets
+ * any client force rotations, so Signpost offers time-based rotation. */
+static char *
+check_rotation_policy(const char *v)
+{
+	if (strcmp(v, "none") == 0 || strcmp(v, "per_seconds") == 0)
+		return NULL;
+	return xstrdup("must be none or per_seconds (with hashing.delay)");
 }
 
 /* Key ids are "<algorithm>:<version>"; only ed25519 signs. */
@@ -444,7 +471,9 @@ set_scalar(struct loader *ld, const struct option *o, const char *text,
 		add_cidr(ld, o, field, text, m);
 		break;
 	case T_HEADERS:
-		break; /* never a scalar: set_headers() handles it */
+	case T_STRLIST:
+	case T_POLICIES:
+		break; /* never a scalar here: their setters handle them */
 	}
 }
 
@@ -554,6 +583,154 @@ set_headers(struct loader *ld, const struct option *o, const yaml_node_t *v)
 		add_header(ld, o, node_at(ld, p->key), node_at(ld, p->value));
 }
 
+/* A list of plain strings; a single scalar is a list of one. */
+static void
+set_strlist(struct loader *ld, const struct option *o, const yaml_node_t *v)
+{
+	char ***list = (void *)((char *)ld->cfg + o->off);
+	size_t *count = (void *)(list + 1);
+	const yaml_node_t *one[1];
+	yaml_node_item_t *it;
+
+	if (is_null(v))
+		return;
+	if (v->type == YAML_MAPPING_NODE) {
+		error_at(ld, &v->start_mark, o->key,
+		    "expected a list of values, found a mapping");
+		return;
+	}
+	for (it = v->type == YAML_SEQUENCE_NODE ? v->data.sequence.items.start :
+						  NULL;
+	    v->type != YAML_SEQUENCE_NODE || it < v->data.sequence.items.top;
+	    it++) {
+		const yaml_node_t *item = it ? node_at(ld, *it) : v;
+		const char *text;
+
+		one[0] = item;
+		if (item->type != YAML_SCALAR_NODE ||
+		    (text = scalar_text(item)) == NULL || *text == '\0') {
+			error_at(ld, &one[0]->start_mark, o->key,
+			    "list items must be non-empty single values");
+		} else {
+			*list = xrealloc(*list, (*count + 1) * sizeof(**list));
+			(*list)[(*count)++] = xstrdup(text);
+		}
+		if (it == NULL)
+			break;
+	}
+}
+
+/* Reads a scalar member of a mapping node; NULL when absent. */
+static const yaml_node_t *
+member(struct loader *ld, const yaml_node_t *map, const char *name)
+{
+	yaml_node_pair_t *p;
+
+	if (map->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	    p++) {
+		const yaml_node_t *k = node_at(ld, p->key);
+
+		if (k->type == YAML_SCALAR_NODE && scalar_text(k) != NULL &&
+		    strcmp(scalar_text(k), name) == 0)
+			return node_at(ld, p->value);
+	}
+	return NULL;
+}
+
+static char *
+member_text(struct loader *ld, const yaml_node_t *map, const char *name)
+{
+	const yaml_node_t *v = member(ld, map, name);
+	const char *text;
+
+	if (v == NULL || v->type != YAML_SCALAR_NODE ||
+	    (text = scalar_text(v)) == NULL || *text == '\0')
+		return NULL;
+	return xstrdup(text);
+}
+
+/* policy.policies.<id>: {version, terms: {<lang>: {name, url}}}. */
+static void
+add_policy(struct loader *ld, const struct option *o, const char *id,
+    const yaml_node_t *v)
+{
+	struct cfg *c = ld->cfg;
+	struct cfg_policy *pol;
+	const yaml_node_t *terms;
+	yaml_node_pair_t *p;
+
+	if (v->type != YAML_MAPPING_NODE) {
+		error_at(ld, &v->start_mark, o->key, "policy \"%s\" must be a "
+		    "mapping with version and terms", id);
+		return;
+	}
+	c->policies = xrealloc(c->policies,
+	    (c->npolicies + 1) * sizeof(*c->policies));
+	pol = &c->policies[c->npolicies++];
+	memset(pol, 0, sizeof(*pol));
+	pol->id = xstrdup(id);
+	pol->version = member_text(ld, v, "version");
+	if (pol->version == NULL)
+		error_at(ld, &v->start_mark, o->key, "policy \"%s\" needs a "
+		    "version", id);
+	if (member(ld, v, "regexp") != NULL)
+		warn_at(ld, &v->start_mark, o->key, "policy \"%s\": regexp is "
+		    "ignored; the policy applies to every authenticated endpoint",
+		    id);
+	terms = member(ld, v, "terms");
+	if (terms == NULL || terms->type != YAML_MAPPING_NODE ||
+	    terms->data.mapping.pairs.start == terms->data.mapping.pairs.top) {
+		error_at(ld, &v->start_mark, o->key, "policy \"%s\" needs terms: "
+		    "a mapping of language to name and url", id);
+		return;
+	}
+	for (p = terms->data.mapping.pairs.start;
+	    p < terms->data.mapping.pairs.top; p++) {
+		const yaml_node_t *lang = node_at(ld, p->key);
+		const yaml_node_t *t = node_at(ld, p->value);
+		struct cfg_policy_terms *pt;
+
+		pol->terms = xrealloc(pol->terms,
+		    (pol->nterms + 1) * sizeof(*pol->terms));
+		pt = &pol->terms[pol->nterms++];
+		pt->lang = lang->type == YAML_SCALAR_NODE && scalar_text(lang) ?
+		    xstrdup(scalar_text(lang)) : xstrdup("");
+		pt->name = member_text(ld, t, "name");
+		pt->url = member_text(ld, t, "url");
+		if (pt->lang[0] == '\0' || pt->name == NULL || pt->url == NULL ||
+		    check_http_url(pt->url, false) != 0)
+			error_at(ld, &t->start_mark, o->key, "policy \"%s\": each "
+			    "language needs a name and an http(s) url", id);
+	}
+}
+
+static void
+set_policies(struct loader *ld, const struct option *o, const yaml_node_t *v)
+{
+	yaml_node_pair_t *p;
+
+	if (is_null(v))
+		return;
+	if (v->type != YAML_MAPPING_NODE) {
+		error_at(ld, &v->start_mark, o->key,
+		    "expected a mapping of policy ids to policies");
+		return;
+	}
+	for (p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top;
+	    p++) {
+		const yaml_node_t *k = node_at(ld, p->key);
+
+		if (k->type != YAML_SCALAR_NODE || scalar_text(k) == NULL ||
+		    *scalar_text(k) == '\0')
+			error_at(ld, &k->start_mark, o->key,
+			    "policy ids must be non-empty single values");
+		else
+			add_policy(ld, o, scalar_text(k), node_at(ld, p->value));
+	}
+}
+
 static void
 apply(struct loader *ld, size_t i, const yaml_node_t *k, const yaml_node_t *v)
 {
@@ -574,6 +751,10 @@ apply(struct loader *ld, size_t i, const yaml_node_t *k, const yaml_node_t *v)
 		set_cidrs(ld, o, v);
 	else if (o->type == T_HEADERS)
 		set_headers(ld, o, v);
+	else if (o->type == T_STRLIST)
+		set_strlist(ld, o, v);
+	else if (o->type == T_POLICIES)
+		set_policies(ld, o, v);
 	else if (v->type != YAML_SCALAR_NODE)
 		error_at(ld, &v->start_mark, o->key,
 		    "expected a single value, found %s", node_kind(v));
@@ -797,6 +978,21 @@ resolve_key_path(struct loader *ld)
 }
 
 static void
+resolve_relative(struct loader *ld, char **path)
+{
+	const char *slash = strrchr(ld->cfg->path, '/');
+	char *abs;
+
+	if (*path == NULL || (*path)[0] == '/' || (*path)[0] == '\0' ||
+	    slash == NULL)
+		return;
+	abs = xasprintf("%.*s/%s", (int)(slash - ld->cfg->path),
+	    ld->cfg->path, *path);
+	free(*path);
+	*path = abs;
+}
+
+static void
 finish(struct loader *ld)
 {
 	static const char *const timeouts[] = { "rest.timeout",
@@ -815,6 +1011,14 @@ finish(struct loader *ld)
 	empty_to_null(&c->ca_file);
 	empty_to_null(&c->rest_host);
 	resolve_key_path(ld);
+	resolve_relative(ld, &c->db_path);
+	if (strcmp(c->rotation_policy ? c->rotation_policy : "", "per_seconds")
+	    != 0)
+		c->pepper_rotation = 0;
+	else if (c->pepper_rotation == 0)
+		error_at(ld, first_mark(ld, (const char *[]){ "hashing.delay",
+		    "hashing.rotationPolicy" }, 2), "hashing.delay",
+		    "must be set (seconds) when rotationPolicy is per_seconds");
 	resolve_endpoints(ld);
 }
 
@@ -998,6 +1202,24 @@ cfg_free(struct cfg *cfg)
 	free(cfg->ca_file);
 	free(cfg->key_path);
 	free(cfg->key_id);
+	free(cfg->db_path);
+	free(cfg->rotation_policy);
+	for (size_t i = 0; i < cfg->nfed_allowed; i++)
+		free(cfg->fed_allowed[i]);
+	free(cfg->fed_allowed);
+	for (size_t i = 0; i < cfg->npolicies; i++) {
+		struct cfg_policy *p = &cfg->policies[i];
+
+		for (size_t j = 0; j < p->nterms; j++) {
+			free(p->terms[j].lang);
+			free(p->terms[j].name);
+			free(p->terms[j].url);
+		}
+		free(p->terms);
+		free(p->id);
+		free(p->version);
+	}
+	free(cfg->policies);
 	for (size_t i = 0; i < cfg->nheaders; i++) {
 		free(cfg->headers[i].name);
 		secret_free(cfg->headers[i].value);

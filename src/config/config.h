@@ -19,6 +19,20 @@ struct cfg_header {
 	char *value; /* may be a secret: never logged */
 };
 
+/* One policy of policy.policies (ma1sd's format). */
+struct cfg_policy_terms {
+	char *lang;
+	char *name;
+	char *url;
+};
+
+struct cfg_policy {
+	char *id;
+	char *version;
+	struct cfg_policy_terms *terms;
+	size_t nterms;
+};
+
 struct cfg {
 	char *path; /* the file it came from, for messages */
 
@@ -65,6 +79,27 @@ struct cfg {
 	unsigned lookup_validity;   /* lookup.validity, seconds */
 	unsigned max_bulk;          /* lookup.maxBulkSize, entries */
 	unsigned bulk_chunk;        /* lookup.bulkChunkSize, entries per call */
+
+	/* storage.*, accounts.* */
+	char *db_path;          /* storage.provider.sqlite.database */
+	unsigned token_lifetime; /* accounts.tokenLifetime, seconds; 0 never */
+
+	/* federation.*: calls to homeservers for OpenID registration */
+	bool fed_tls_verify;     /* federation.tlsVerify */
+	bool fed_allow_private;  /* federation.allowPrivateAddresses */
+	char **fed_allowed;      /* federation.allowedServers; none: any */
+	size_t nfed_allowed;
+
+	/* policy.* */
+	struct cfg_policy *policies; /* policy.policies */
+	size_t npolicies;
+
+	/* hashing.* (ma1sd's keys where they fit) */
+	unsigned pepper_length;  /* hashing.pepperLength */
+	unsigned pepper_rotation; /* hashing.delay with rotationPolicy
+				     per_seconds; 0: never rotates */
+	char *rotation_policy;   /* hashing.rotationPolicy */
+	unsigned index_refresh;  /* lookup.indexRefresh, seconds */
 
 	/* logging.* */
 	enum log_level log_level;

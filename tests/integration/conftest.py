@@ -39,6 +39,8 @@ class Daemon:
         if "key" not in text.split("\n", 1)[0] and "\nkey" not in text:
             # Next to the config, in the test's own folder.
             text += "\nkey.path: signing.key\n"
+        if "storage" not in text:
+            text += "\nstorage.provider.sqlite.database: signpost.db\n"
         with open(self.config_path, "w") as f:
             f.write(text)
         self.log = open(self.log_path, "wb")
@@ -141,3 +143,16 @@ def start(tmp_path):
 def signpost(start, webapp):
     """The daemon on the fake webapp with default endpoints, 1 s timeout."""
     return start(BASE_CONFIG.format(host=webapp.url, timeout=1000))
+
+
+@pytest.fixture(scope="session")
+def cert(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1: (certfile, keyfile)."""
+    d = tmp_path_factory.mktemp("tls")
+    crt, key = d / "server.crt", d / "server.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(crt)],
+                   check=True, capture_output=True)
+    return str(crt), str(key)

@@ -1,7 +1,6 @@
 """HTTPS webapps: certificates are checked by default, a private CA can be
 given with rest.caFile, and a failed check is an error, never a login."""
 
-import subprocess
 
 import pytest
 
@@ -11,18 +10,6 @@ AUTH = "/_mxisd/identity/api/v1/auth"
 CHECK = "/_matrix-internal/identity/v1/check_credentials"
 OK = Reply(200, {"auth": {"success": True,
                           "id": {"type": "localpart", "value": "john"}}})
-
-
-@pytest.fixture(scope="module")
-def cert(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tls")
-    crt, key = d / "webapp.crt", d / "webapp.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
-                    "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(crt)],
-                   check=True, capture_output=True)
-    return str(crt), str(key)
 
 
 @pytest.fixture

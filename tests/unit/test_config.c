@@ -240,7 +240,6 @@ test_mxisd_warnings(void **state)
 	(void)state;
 	assert_string_equal(out,
 	    "t.yaml:6:3: server.publicUrl: warning: unknown key, ignored\n"
-	    "t.yaml:9:1: storage: warning: unknown key, ignored\n"
 	    "t.yaml:13:1: ldap: warning: unknown key, ignored\n"
 	    "t.yaml:15:1: sql.enabled: warning: unknown key, ignored\n"
 	    "t.yaml:22:7: rest.endpoints.identity.extra: warning: unknown key, "
@@ -255,6 +254,7 @@ test_mxisd_warnings(void **state)
 	assert_non_null(c);
 	assert_string_equal(c->server_name, "id.example.org");
 	assert_string_equal(c->key_path, "/var/lib/mxisd/key");
+	assert_string_equal(c->db_path, "/x.db");
 	assert_string_equal(c->url_single, "http://localhost:8091/s");
 	assert_string_equal(c->url_auth, "http://localhost:8091" API "/auth");
 	cfg_free(c);
