@@ -25,6 +25,7 @@ SECRET = "test-secret-4b1d"
 AUTH = "/_mxisd/identity/api/v1/auth"
 SINGLE = "/_mxisd/identity/api/v1/lookup/single"
 BULK = "/_mxisd/identity/api/v1/lookup/bulk"
+LIST = "/_signpost/identity/api/v1/list"
 
 STARTUP_TIMEOUT = 10.0  # seconds; startup normally takes ~0.1 s
 
@@ -282,6 +283,141 @@ def test_bulk_empty(client):
 def test_bulk_malformed(client, body):
     status, _ = client.call(BULK, body)
     assert status == 400
+
+
+# --- list -------------------------------------------------------------------
+
+# Every 3PID of the demo users.json, in the order the webapp lists them.
+ALL_3PIDS = [
+    {"medium": "email", "address": "john.doe@example.org",
+     "id": {"type": "localpart", "value": "john.doe"}},
+    {"medium": "msisdn", "address": "15551234567",
+     "id": {"type": "localpart", "value": "john.doe"}},
+    {"medium": "email", "address": "jane@example.org",
+     "id": {"type": "localpart", "value": "jane"}},
+    {"medium": "email", "address": "jane+matrix@example.org",
+     "id": {"type": "localpart", "value": "jane"}},
+    {"medium": "email", "address": "ext@other.example",
+     "id": {"type": "mxid", "value": "@ext:other.example"}},
+]
+
+
+def list_body(limit=None, after=None):
+    req = {}
+    if limit is not None:
+        req["limit"] = limit
+    if after is not None:
+        req["after"] = after
+    return {"list": req}
+
+
+def page_through(client, limit):
+    """Follow "next" from the first page to the last, as Signpost does."""
+    pages, after = [], None
+    while True:
+        status, answer = client.call(LIST, list_body(limit, after))
+        assert status == 200
+        assert set(answer) <= {"list", "next"}
+        pages.append(answer["list"])
+        if answer.get("next") is None:
+            return pages
+        assert isinstance(answer["next"], str) and answer["next"]
+        assert answer["next"] != after
+        after = answer["next"]
+
+
+def test_list_pages_through_everything_with_limit_2(client):
+    pages = page_through(client, 2)
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert [e for p in pages for e in p] == ALL_3PIDS
+
+
+def test_list_first_page_and_cursors(client):
+    assert client.call(LIST, list_body(2)) == \
+        (200, {"list": ALL_3PIDS[:2], "next": "2"})
+    assert client.call(LIST, list_body(2, "2")) == \
+        (200, {"list": ALL_3PIDS[2:4], "next": "4"})
+    # The last page has no "next" at all.
+    assert client.call(LIST, list_body(2, "4")) == \
+        (200, {"list": ALL_3PIDS[4:]})
+    # The same cursor gives the same page again: paging can be retried.
+    assert client.call(LIST, list_body(2, "2")) == \
+        (200, {"list": ALL_3PIDS[2:4], "next": "4"})
+
+
+def test_list_one_page_when_the_limit_is_large(client):
+    assert client.call(LIST, list_body(1000)) == (200, {"list": ALL_3PIDS})
+    # No limit: the webapp's own maximum.
+    assert client.call(LIST, list_body()) == (200, {"list": ALL_3PIDS})
+    # "after": null is the first page, like no "after".
+    assert client.call(LIST, {"list": {"after": None, "limit": 1}}) == \
+        (200, {"list": ALL_3PIDS[:1], "next": "1"})
+
+
+def test_list_cursor_at_the_end_is_an_empty_last_page(client):
+    assert client.call(LIST, list_body(2, str(len(ALL_3PIDS)))) == \
+        (200, {"list": []})
+
+
+def test_list_agrees_with_single_lookups(client):
+    for entry in page_through(client, 3)[0]:
+        status, answer = client.call(SINGLE, single(entry["medium"],
+                                                    entry["address"]))
+        assert (status, answer["lookup"]) == (200, entry)
+
+
+@pytest.mark.parametrize("body", [
+    {},
+    {"list": None},
+    {"list": []},
+    {"list": "all"},
+    {"lookup": [{"medium": "email", "address": "jane@example.org"}]},
+    list_body(0),
+    list_body(-1),
+    list_body(2.5),
+    list_body("2"),
+    list_body(True),
+    list_body(2, 2),
+    list_body(2, ""),
+    list_body(2, "x"),
+    list_body(2, "-1"),
+    list_body(2, "1e3"),
+    list_body(2, "\u0662"),  # an Arabic-Indic digit two: not our cursor
+    list_body(2, "6"),       # past the end
+    list_body(2, "99999999999999999999"),
+])
+def test_list_bad_requests(client, body):
+    status, answer = client.call(LIST, body)
+    assert status == 400
+    assert "error" in answer
+
+
+def test_list_needs_the_secret(client):
+    assert client.call(LIST, list_body(2), token="wrong")[0] == 401
+
+
+def test_list_caps_pages_at_list_max(tmp_path):
+    # 1201 users with one email each, loaded straight into a Directory.
+    users = [{"localpart": "u%d" % i, "password": "x",
+              "threepids": [{"medium": "email",
+                             "address": "U%d@Example.org" % i}]}
+             for i in range(1201)]
+    path = tmp_path / "many.json"
+    path.write_text(json.dumps({"users": users}))
+    directory = webapp.Directory(str(path))
+
+    status, answer, _ = webapp.handle_list(directory, list_body(5000))
+    assert status == 200
+    assert len(answer["list"]) == webapp.LIST_MAX == 1000
+    assert answer["next"] == "1000"
+    # Emails are listed lowercased: the form clients hash.
+    assert answer["list"][0]["address"] == "u0@example.org"
+    status, answer, _ = webapp.handle_list(directory, list_body(5000, "1000"))
+    assert len(answer["list"]) == 201
+    assert "next" not in answer
+    assert answer["list"][-1] == {
+        "medium": "email", "address": "u1200@example.org",
+        "id": {"type": "localpart", "value": "u1200"}}
 
 
 # --- HTTP behaviour ---------------------------------------------------------

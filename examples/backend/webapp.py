@@ -3,11 +3,17 @@
 
 Signpost is a Matrix identity server that stores no users of its own. When
 it needs to check a password or find out who owns an email address, it asks
-a webapp like this one over three small JSON endpoints:
+a webapp like this one over small JSON endpoints:
 
     POST /_mxisd/identity/api/v1/auth           is this password right?
     POST /_mxisd/identity/api/v1/lookup/single  who owns this email/phone?
     POST /_mxisd/identity/api/v1/lookup/bulk    the same, for a list
+    POST /_signpost/identity/api/v1/list        every email/phone, page by
+                                                page (optional)
+
+The fourth endpoint is optional. Signpost calls it only when
+rest.endpoints.identity.list is configured, to hash every address in
+advance for clients that send hashes instead of addresses.
 
 This file is meant to be read. It is a template for people who add these
 endpoints to their own application (in PHP, Node, Java, ...): each protocol
@@ -40,6 +46,14 @@ from urllib.parse import urlsplit
 AUTH_PATH = "/_mxisd/identity/api/v1/auth"
 SINGLE_PATH = "/_mxisd/identity/api/v1/lookup/single"
 BULK_PATH = "/_mxisd/identity/api/v1/lookup/bulk"
+# The optional listing endpoint is Signpost's own, so it has no /_mxisd/
+# path to stay compatible with, and Signpost has no default for it.
+LIST_PATH = "/_signpost/identity/api/v1/list"
+
+# Most entries one listing page holds, whatever limit Signpost asks for.
+# Signpost asks for 1000; a smaller page is fine too (it follows "next"),
+# and a cap keeps one request from building an answer of the whole table.
+LIST_MAX = 1000
 
 # Largest request body we accept. Signpost's requests are small (a bulk
 # lookup of a few thousand addresses stays well below this); anything
@@ -133,6 +147,9 @@ class Directory:
         self.domain = doc.get("domain")
         self.by_localpart = {}
         self.by_threepid = {}
+        # Every (medium, address, user) in one fixed order, for the list
+        # endpoint: a cursor is a position in this list.
+        self.listing = []
         for i, user in enumerate(doc["users"]):
             where = "%s: users[%d]" % (path, i)
             self._check_user(user, where)
@@ -149,6 +166,7 @@ class Directory:
                                          % (where, tp["medium"],
                                             tp["address"]))
                 self.by_threepid[key] = user
+                self.listing.append((key[0], key[1], user))
 
     @staticmethod
     def _check_user(user, where):
@@ -207,7 +225,7 @@ def matrix_id(user):
 
 
 # ---------------------------------------------------------------------------
-# The three endpoints
+# The endpoints
 #
 # Each handler takes the parsed JSON request and returns (status, answer).
 # They know nothing about HTTP sockets, so they are easy to read and test.
@@ -315,10 +333,69 @@ def handle_bulk(directory, body):
         len(matches), len(req))
 
 
+def list_limit(req):
+    """The page size Signpost asked for, capped at LIST_MAX."""
+    limit = req.get("limit", LIST_MAX)
+    # bool is a subclass of int in Python: refuse true/false explicitly.
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise BadRequest('"limit" must be a positive integer')
+    return min(limit, LIST_MAX)
+
+
+def list_start(directory, req):
+    """The position in directory.listing where the requested page starts.
+
+    The cursor is opaque to Signpost: it hands back the "next" of the
+    previous page unchanged, as "after", and never makes one up. Ours is
+    simply the position of the next entry, written as a decimal string.
+    A database would rather use the last primary key it sent ("WHERE id >
+    :after ORDER BY id"), which stays correct when rows are added or
+    removed while Signpost pages through.
+    """
+    after = req.get("after")
+    if after is None:
+        return 0  # no cursor: the first page
+    if not isinstance(after, str):
+        raise BadRequest('"after" must be a string')
+    # Only cursors we handed out are valid; anything else is a client
+    # error, never silently "start again from the top".
+    if not after.isascii() or not after.isdigit() \
+            or int(after) > len(directory.listing):
+        raise BadRequest('"after" is not a cursor this webapp gave out')
+    return int(after)
+
+
+def handle_list(directory, body):
+    """POST list: {"list": {"after": "<cursor>", "limit": 1000}}.
+
+    Answers one page of every 3PID we know, with its owner:
+        {"list": [{"medium", "address", "id"}, ...], "next": "<cursor>"}
+    "after" is absent on the first page. "next" is left out on the last
+    page: Signpost keeps asking until a page has no "next", so a page
+    that is not the last must have one (even when it is short).
+    """
+    req = body.get("list")
+    if not isinstance(req, dict):
+        raise BadRequest('expected {"list": {"limit": ...}}')
+    limit = list_limit(req)
+    start = list_start(directory, req)
+    end = min(start + limit, len(directory.listing))
+    # Addresses are listed in the form clients hash them: Signpost hashes
+    # exactly what we send. Element lowercases emails before hashing, so
+    # we list the lowercased form (normalise_address), never the raw one.
+    page = [{"medium": medium, "address": address, "id": matrix_id(user)}
+            for medium, address, user in directory.listing[start:end]]
+    answer = {"list": page}
+    if end < len(directory.listing):
+        answer["next"] = str(end)
+    return 200, answer, "list: %d entries from %d" % (len(page), start)
+
+
 ROUTES = {
     AUTH_PATH: handle_auth,
     SINGLE_PATH: handle_single,
     BULK_PATH: handle_bulk,
+    LIST_PATH: handle_list,
 }
 
 

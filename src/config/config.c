@@ -121,7 +121,7 @@ static const struct option options[] = {
 	STR("hashing.rotationPolicy", rotation_policy, "none",
 	    check_rotation_policy),
 	NUM("hashing.delay", T_UINT, pepper_rotation, 0, 3153600000u, "0"),
-	NUM("lookup.indexRefresh", T_UINT, index_refresh, 10, 604800, "600"),
+	NUM("lookup.indexRefresh", T_UINT, index_refresh, 1, 604800, "600"),
 	VAL("logging.level", T_LOGLEVEL, log_level, "info"),
 	VAL("logging.format", T_LOGFMT, log_json, "text"),
 };

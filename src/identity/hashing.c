@@ -148,6 +148,22 @@ build_start(struct hashing *h, bool rotate)
 		pthread_mutex_unlock(&h->lock);
 		return;
 	}
+	if (!hashing_sha256_available(h)) {
+		/* No index to build: the new pepper only serves "none". */
+		char *pepper = new_pepper(h->opts.pepper_length);
+
+		if (rotate && store_setting_set(h->store, PEPPER_SETTING,
+			pepper) == 0) {
+			free(h->pepper);
+			h->pepper = pepper;
+			pepper = NULL;
+			h->rotated_at_ms = now_realtime_ms();
+			log_info("lookup pepper rotated");
+		}
+		free(pepper);
+		pthread_mutex_unlock(&h->lock);
+		return;
+	}
 	h->building = true;
 	bd = xcalloc(1, sizeof(*bd));
 	bd->h = h;
@@ -211,9 +227,11 @@ hashing_start(struct store *st, struct identity *id,
 	if (!hashing_sha256_available(h)) {
 		log_warnx("rest.endpoints.identity.list is empty: hash_details "
 		    "offers only \"none\" (sha256 lookups need the listing)");
-		return h;
+		if (opts->rotation_s == 0)
+			return h;
+	} else {
+		build_start(h, false);
 	}
-	build_start(h, false);
 	if (pthread_create(&h->timer, NULL, timer_main, h) != 0)
 		fatalx("cannot start the hash index timer thread");
 	h->has_timer = true;

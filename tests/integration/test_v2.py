@@ -272,3 +272,37 @@ def test_pepper_survives_restart(start, webapp, homeserver):
     d2 = start(cfg)
     second = d2.request("GET", V2 + "/hash_details", headers=auth(token))[2]
     assert second["lookup_pepper"] == first["lookup_pepper"]
+
+
+def test_pepper_rotation(start, webapp, homeserver):
+    serve_listing(webapp, [
+        {"medium": "email", "address": "alice@example.com",
+         "id": {"type": "localpart", "value": "alice"}}])
+    d = start(config(webapp, """\
+hashing: {rotationPolicy: per_seconds, delay: 1}
+lookup: {indexRefresh: 1}
+""").replace('host: "%s"' % webapp.url,
+             'host: "%s", endpoints: {identity: {list: %s}}'
+             % (webapp.url, LIST)))
+    wait_for_log(d, "hash index built")
+    token = register(d, homeserver)[2]["token"]
+    old = d.request("GET", V2 + "/hash_details",
+                    headers=auth(token))[2]["lookup_pepper"]
+    wait_for_log(d, "lookup pepper rotated")
+    # A client still on the old pepper is told the current one...
+    status, _, body = d.request("POST", V2 + "/lookup", {
+        "algorithm": "sha256", "pepper": old, "addresses": []}, auth(token))
+    assert (status, body["errcode"]) == (400, "M_INVALID_PEPPER")
+    assert body["lookup_pepper"] != old
+    # ...and its retry with it finds the user in the index built for it
+    # (rotation goes on every second, so follow it as a client would).
+    pepper = body["lookup_pepper"]
+    for _ in range(5):
+        h = sha256_b64("alice@example.com", "email", pepper)
+        status, _, body = d.request("POST", V2 + "/lookup", {
+            "algorithm": "sha256", "pepper": pepper, "addresses": [h]},
+            auth(token))
+        if status == 200:
+            break
+        pepper = body["lookup_pepper"]
+    assert body == {"mappings": {h: "@alice:example.org"}}
