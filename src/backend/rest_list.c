@@ -77,7 +77,7 @@ parse_next(const json_t *next, const char *after, const char **out,
 	/* "" could mean "the end" or "the start" to different webapps;
 	 * either reading could lose entries or loop, so neither is taken. */
 	if (len == 0) {
-		*why = "next is an empty string (leave it out on the last page)";
+		*why = "next is an empty string (leave it out at the end)";
 		return -1;
 	}
 	if (len > REST_LIST_MAX_CURSOR) {

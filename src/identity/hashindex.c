@@ -174,7 +174,8 @@ intern(struct hashidx_builder *b, const char *mxid)
 	}
 	if (t->n == t->ncap) {
 		t->ncap *= 2;
-		t->offsets = xrealloc(t->offsets, t->ncap * sizeof(*t->offsets));
+		t->offsets = xrealloc(t->offsets,
+		    t->ncap * sizeof(*t->offsets));
 	}
 	memcpy(t->arena + t->len, mxid, len);
 	t->offsets[t->n] = (uint32_t)t->len;
