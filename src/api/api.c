@@ -36,6 +36,17 @@ api_reply_error(struct http_request *req, unsigned status,
 	    json_pack("{s:s,s:s}", "errcode", errcode, "error", message));
 }
 
+void
+api_reply_store_failure(struct http_request *req, enum backend_fault fault)
+{
+	if (fault == BACKEND_FAULT_TIMEOUT)
+		api_reply_error(req, 504, "M_UNKNOWN",
+		    "The identity store did not answer in time");
+	else
+		api_reply_error(req, 502, "M_UNKNOWN",
+		    "The identity store failed to answer");
+}
+
 json_t *
 api_body_object(struct http_request *req)
 {

@@ -38,12 +38,7 @@ on_verdict(const struct identity_auth_result *res, void *arg)
 
 	switch (res->verdict) {
 	case BACKEND_ERROR:
-		if (res->fault == BACKEND_FAULT_TIMEOUT)
-			api_reply_error(req, 504, "M_UNKNOWN",
-			    "The identity store did not answer in time");
-		else
-			api_reply_error(req, 502, "M_UNKNOWN",
-			    "The identity store failed to answer");
+		api_reply_store_failure(req, res->fault);
 		return;
 	case BACKEND_NO:
 		auth = json_pack("{s:b}", "success", 0);

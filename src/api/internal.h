@@ -37,6 +37,10 @@ void api_reply_json(struct http_request *req, unsigned status, json_t *v);
 void api_reply_error(struct http_request *req, unsigned status,
     const char *errcode, const char *message);
 
+/* A store that failed: 504 on a timeout, else 502, both M_UNKNOWN. */
+void api_reply_store_failure(struct http_request *req,
+    enum backend_fault fault);
+
 /*
  * Parses the request body as a JSON object. On failure answers 400
  * M_NOT_JSON (not JSON) or M_BAD_JSON (not an object) and returns NULL.

@@ -22,22 +22,12 @@ struct bulk_ctx {
 	size_t n;
 };
 
-static void
-reply_store_failure(struct http_request *req, enum backend_fault fault)
-{
-	if (fault == BACKEND_FAULT_TIMEOUT)
-		api_reply_error(req, 504, "M_UNKNOWN",
-		    "The identity store did not answer in time");
-	else
-		api_reply_error(req, 502, "M_UNKNOWN",
-		    "The identity store failed to answer");
-}
-
-/* The request context of a single lookup lives until its answer. */
+/* The request context of a single lookup lives until its answer; the
+ * query strings belong to the request, which lives as long. */
 struct single_ctx {
 	struct api *api;
 	struct http_request *req;
-	char *medium, *address;
+	const char *medium, *address;
 };
 
 static void
@@ -48,7 +38,7 @@ on_single(const struct identity_lookup_result *res, void *arg)
 	json_t *assoc;
 
 	if (res->verdict == BACKEND_ERROR) {
-		reply_store_failure(ctx->req, res->fault);
+		api_reply_store_failure(ctx->req, res->fault);
 	} else if (res->verdict == BACKEND_NO) {
 		api_reply_json(ctx->req, 200, json_object());
 	} else {
@@ -66,8 +56,6 @@ on_single(const struct identity_lookup_result *res, void *arg)
 			api_reply_json(ctx->req, 200, assoc);
 		}
 	}
-	free(ctx->medium);
-	free(ctx->address);
 	free(ctx);
 }
 
@@ -88,12 +76,10 @@ api_lookup(struct api *api, struct http_request *req)
 	ctx->req = req;
 	/* libmicrohttpd decoded the query once; these are the client's
 	 * strings, '+' and all. */
-	ctx->medium = xstrdup(medium);
-	ctx->address = xstrdup(address);
-	if (identity_lookup(api->identity, ctx->medium, ctx->address,
-		on_single, ctx) != 0) {
-		free(ctx->medium);
-		free(ctx->address);
+	ctx->medium = medium;
+	ctx->address = address;
+	if (identity_lookup(api->identity, medium, address, on_single,
+		ctx) != 0) {
 		free(ctx);
 		api_reply_error(req, 503, "M_UNKNOWN", "Signpost is shutting down");
 	}
@@ -114,7 +100,7 @@ on_bulk(const struct identity_bulk_result *res, void *arg)
 	json_t *list;
 
 	if (res->verdict == BACKEND_ERROR) {
-		reply_store_failure(ctx->req, res->fault);
+		api_reply_store_failure(ctx->req, res->fault);
 		bulk_ctx_free(ctx);
 		return;
 	}
@@ -206,27 +192,21 @@ api_pubkey(struct api *api, struct http_request *req)
 	const char *given = http_req_query(req, "public_key");
 
 	rest += strlen("/pubkey/");
-	if (strcmp(rest, "isvalid") == 0) {
-		if (given == NULL) {
-			api_reply_error(req, 400, "M_MISSING_PARAMS",
-			    "public_key is required");
-			return;
-		}
-		api_reply_json(req, 200, json_pack("{s:b}", "valid",
-		    sig_public_key_b64_valid(api->key, given)));
-	} else if (strcmp(rest, "ephemeral/isvalid") == 0) {
-		if (given == NULL) {
-			api_reply_error(req, 400, "M_MISSING_PARAMS",
-			    "public_key is required");
-			return;
-		}
-		/* Signpost issues no ephemeral keys (no invites), so none
-		 * is valid. */
-		api_reply_json(req, 200, json_pack("{s:b}", "valid", 0));
-	} else if (strcmp(rest, sig_key_id(api->key)) == 0) {
-		api_reply_json(req, 200, json_pack("{s:s}", "public_key",
-		    sig_public_b64(api->key)));
+	if (strcmp(rest, "isvalid") != 0 &&
+	    strcmp(rest, "ephemeral/isvalid") != 0) {
+		if (strcmp(rest, sig_key_id(api->key)) == 0)
+			api_reply_json(req, 200, json_pack("{s:s}",
+			    "public_key", sig_public_b64(api->key)));
+		else
+			api_reply_error(req, 404, "M_NOT_FOUND", "No such key");
+	} else if (given == NULL) {
+		api_reply_error(req, 400, "M_MISSING_PARAMS",
+		    "public_key is required");
 	} else {
-		api_reply_error(req, 404, "M_NOT_FOUND", "No such key");
+		/* Signpost issues no ephemeral keys (no invites), so none
+		 * of those is valid. */
+		api_reply_json(req, 200, json_pack("{s:b}", "valid",
+		    strcmp(rest, "isvalid") == 0 &&
+		    sig_public_key_b64_valid(api->key, given)));
 	}
 }

@@ -58,8 +58,7 @@ on_none(const struct identity_bulk_result *res, void *arg)
 	json_t *mappings;
 
 	if (res->verdict == BACKEND_ERROR) {
-		api_reply_error(ctx->req, res->fault == BACKEND_FAULT_TIMEOUT ?
-		    504 : 502, "M_UNKNOWN", "The identity store failed to answer");
+		api_reply_store_failure(ctx->req, res->fault);
 		none_ctx_free(ctx);
 		return;
 	}

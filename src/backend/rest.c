@@ -189,6 +189,20 @@ rest_malformed(const struct fetch_result *fr, const char *url,
 	log_warnx("webapp %s: %s (%u ms)", url, *reason, fr->elapsed_ms);
 }
 
+int
+rest_post(struct rest *rest, const char *url, json_t *body, bool secret,
+    fetch_cb cb, void *call)
+{
+	char *text;
+	size_t len;
+
+	if (body == NULL)
+		return -1;
+	text = json_dump(body, &len);
+	json_decref(body);
+	return fetch_post_json(rest->engine, url, text, len, secret, cb, call);
+}
+
 static void
 on_auth_answer(const struct fetch_result *fr, void *arg)
 {
@@ -224,31 +238,15 @@ rest_authenticate(void *self, const struct backend_auth_request *req,
     backend_auth_cb cb, void *arg)
 {
 	struct rest *rest = self;
-	struct auth_call *call;
-	json_t *body;
-	char *text;
-	size_t len;
+	struct auth_call *call = xmalloc(sizeof(*call));
 
-	if (rest->url_auth == NULL) {
-		/* Feature turned off: as if the store knew nobody. */
-		struct backend_auth_result res = { .verdict = BACKEND_NO };
-
-		cb(&res, arg);
-		return 0;
-	}
-	body = json_pack("{s:{s:s,s:s,s:s,s:s}}", "auth", "mxid", req->mxid,
-	    "localpart", req->localpart, "domain", req->domain, "password",
-	    req->password);
-	if (body == NULL)
-		return -1; /* not UTF-8; callers validate before */
-	text = json_dump(body, &len);
-	json_decref(body);
-	call = xmalloc(sizeof(*call));
 	call->rest = rest;
 	call->cb = cb;
 	call->arg = arg;
-	if (fetch_post_json(rest->engine, rest->url_auth, text, len, true,
-		on_auth_answer, call) != 0) {
+	if (rest_post(rest, rest->url_auth, json_pack("{s:{s:s,s:s,s:s,s:s}}",
+	    "auth", "mxid", req->mxid, "localpart", req->localpart, "domain",
+	    req->domain, "password", req->password), true, on_auth_answer,
+	    call) != 0) {
 		free(call);
 		return -1;
 	}

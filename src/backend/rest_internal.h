@@ -4,6 +4,8 @@
 
 #include <stdbool.h>
 
+#include <jansson.h>
+
 #include "backend/backend.h"
 #include "backend/fetch.h"
 
@@ -28,6 +30,15 @@ bool rest_answer_usable(const struct fetch_result *fr, const char *url,
 /* Logs a malformed 2xx answer and sets *fault and *reason likewise. */
 void rest_malformed(const struct fetch_result *fr, const char *url,
     const char *why, enum backend_fault *fault, const char **reason);
+
+/*
+ * POSTs body (stolen; NULL, as json_pack gives for non-UTF-8 input, is a
+ * failure) to url as compact JSON; cb gets call when it ends. Returns 0, or
+ * -1 without calling cb (the caller still owns call). secret: the body
+ * holds a password and is wiped after the call.
+ */
+int rest_post(struct rest *rest, const char *url, json_t *body, bool secret,
+    fetch_cb cb, void *call);
 
 int rest_lookup(void *self, const struct backend_threepid *q,
     backend_lookup_cb cb, void *arg);

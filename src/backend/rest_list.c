@@ -186,8 +186,6 @@ rest_list(void *self, const char *after, size_t limit, backend_page_cb cb,
 	struct rest *rest = self;
 	struct list_call *call;
 	json_t *body;
-	char *text;
-	size_t len;
 
 	if (limit == 0 || limit > REST_LIST_MAX_LIMIT)
 		return -1;
@@ -209,18 +207,15 @@ rest_list(void *self, const char *after, size_t limit, backend_page_cb cb,
 	else
 		body = json_pack("{s:{s:I}}", "list", "limit",
 		    (json_int_t)limit);
-	if (body == NULL)
-		return -1; /* after is not UTF-8 */
-	text = json_dump(body, &len);
-	json_decref(body);
 	call = xmalloc(sizeof(*call));
 	call->rest = rest;
 	call->after = after != NULL ? xstrdup(after) : NULL;
 	call->limit = limit;
 	call->cb = cb;
 	call->arg = arg;
-	if (fetch_post_json(rest->engine, rest->url_list, text, len, false,
-		on_list_answer, call) != 0) {
+	/* A NULL body (after is not UTF-8) fails here too. */
+	if (rest_post(rest, rest->url_list, body, false, on_list_answer,
+		call) != 0) {
 		free(call->after);
 		free(call);
 		return -1;

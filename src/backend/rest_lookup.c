@@ -240,23 +240,12 @@ rest_lookup(void *self, const struct backend_threepid *q,
     backend_lookup_cb cb, void *arg)
 {
 	struct rest *rest = self;
-	struct lookup_call *call;
-	json_t *body;
-	char *text;
-	size_t len;
+	struct lookup_call *call = xmalloc(sizeof(*call));
 
-	body = json_pack("{s:{s:s,s:s}}", "lookup", "medium", q->medium,
-	    "address", q->address);
-	if (body == NULL)
-		return -1;
-	text = json_dump(body, &len);
-	json_decref(body);
-	call = xmalloc(sizeof(*call));
-	call->rest = rest;
-	call->cb = cb;
-	call->arg = arg;
-	if (fetch_post_json(rest->engine, rest->url_single, text, len, false,
-		on_lookup_answer, call) != 0) {
+	*call = (struct lookup_call){ rest, cb, arg };
+	if (rest_post(rest, rest->url_single, json_pack("{s:{s:s,s:s}}",
+	    "lookup", "medium", q->medium, "address", q->address), false,
+	    on_lookup_answer, call) != 0) {
 		free(call);
 		return -1;
 	}
@@ -297,8 +286,6 @@ rest_bulk_lookup(void *self, const struct backend_threepid *q, size_t n,
 	struct rest *rest = self;
 	struct bulk_call *call;
 	json_t *list = json_array();
-	char *text;
-	size_t len;
 
 	for (size_t i = 0; i < n; i++) {
 		json_t *e = json_pack("{s:s,s:s}", "medium", q[i].medium,
@@ -310,13 +297,10 @@ rest_bulk_lookup(void *self, const struct backend_threepid *q, size_t n,
 		}
 		json_array_append_new(list, e);
 	}
-	list = json_pack("{s:o}", "lookup", list);
-	text = json_dump(list, &len);
-	json_decref(list);
 	call = xmalloc(sizeof(*call));
 	*call = (struct bulk_call){ rest, q, n, cb, arg };
-	if (fetch_post_json(rest->engine, rest->url_bulk, text, len, false,
-		on_bulk_answer, call) != 0) {
+	if (rest_post(rest, rest->url_bulk, json_pack("{s:o}", "lookup", list),
+	    false, on_bulk_answer, call) != 0) {
 		free(call);
 		return -1;
 	}

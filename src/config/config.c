@@ -13,12 +13,11 @@
 #include <curl/curl.h>
 #include <yaml.h>
 
+#include "core/mxid.h"
 #include "core/util.h"
 
 /* Largest config file read; anything bigger is a mistake, not a config. */
 #define CFG_MAX_FILE (1024 * 1024)
-/* Longest hostname in a Matrix server name (the spec's dns-name). */
-#define DNS_MAX_NAME 255
 
 enum opt_type {
 	T_STR,      /* char *; YAML null is "" */
@@ -194,38 +193,12 @@ warn_at(struct loader *ld, const yaml_mark_t *m, const char *key,
 
 /* Value checks shared by the table. */
 
-/*
- * Matrix server names: hostname, IPv4 or [IPv6], then an optional :port.
- * The spec's hostname is a run of letters, digits, '-' and '.'.
- */
+/* Matrix server names, with the same rules as user ids' (core/mxid). */
 static char *
 check_server_name(const char *v)
 {
-	static const char host_chars[] = "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.";
-	char addr[INET6_ADDRSTRLEN];
-	struct in6_addr a6;
-	const char *end;
-	int64_t port;
-
-	if (v[0] == '[') {
-		end = strchr(v, ']');
-		if (end == NULL || (size_t)(end - v - 1) >= sizeof(addr))
-			goto bad;
-		memcpy(addr, v + 1, (size_t)(end - v - 1));
-		addr[end - v - 1] = '\0';
-		if (inet_pton(AF_INET6, addr, &a6) != 1)
-			goto bad;
-		end++;
-	} else {
-		end = v + strspn(v, host_chars);
-		if (end == v || end - v > DNS_MAX_NAME)
-			goto bad;
-	}
-	if (*end == '\0' ||
-	    (*end == ':' && parse_int64(end + 1, 1, 65535, &port) == 0))
+	if (mxid_server_name_valid(v))
 		return NULL;
-bad:
 	return xstrdup("must be a server name: a hostname or IP literal with "
 	    "an optional :port");
 }
@@ -954,29 +927,9 @@ resolve_endpoints(struct loader *ld)
 		join_endpoints(ld);
 }
 
-/* A relative key.path is taken from the config file's folder, so a
- * config and its key can move together (and the demo runs anywhere). */
-static void
-resolve_key_path(struct loader *ld)
-{
-	struct cfg *c = ld->cfg;
-	const char *slash = strrchr(c->path, '/');
-	char *abs;
-
-	if (c->key_path == NULL || c->key_path[0] == '\0') {
-		if (!seen_of(ld, "key.path")->bad)
-			error_at(ld, first_mark(ld, (const char *[]){ "key.path" },
-			    1), "key.path", "must not be empty");
-		return;
-	}
-	if (c->key_path[0] == '/' || slash == NULL)
-		return;
-	abs = xasprintf("%.*s/%s", (int)(slash - c->path), c->path,
-	    c->key_path);
-	free(c->key_path);
-	c->key_path = abs;
-}
-
+/* Relative paths (key.path, the database) are taken from the config
+ * file's folder, so a config and its files can move together (and the
+ * demo runs anywhere). */
 static void
 resolve_relative(struct loader *ld, char **path)
 {
@@ -990,6 +943,18 @@ resolve_relative(struct loader *ld, char **path)
 	    ld->cfg->path, *path);
 	free(*path);
 	*path = abs;
+}
+
+static void
+check_key_path(struct loader *ld)
+{
+	struct cfg *c = ld->cfg;
+
+	if ((c->key_path == NULL || c->key_path[0] == '\0') &&
+	    !seen_of(ld, "key.path")->bad)
+		error_at(ld, first_mark(ld, (const char *[]){ "key.path" }, 1),
+		    "key.path", "must not be empty");
+	resolve_relative(ld, &c->key_path);
 }
 
 static void
@@ -1010,7 +975,7 @@ finish(struct loader *ld)
 	empty_to_null(&c->bind_address);
 	empty_to_null(&c->ca_file);
 	empty_to_null(&c->rest_host);
-	resolve_key_path(ld);
+	check_key_path(ld);
 	resolve_relative(ld, &c->db_path);
 	if (strcmp(c->rotation_policy ? c->rotation_policy : "", "per_seconds")
 	    != 0)

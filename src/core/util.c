@@ -73,6 +73,18 @@ xasprintf(const char *fmt, ...)
 }
 
 void
+errbuf_printf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+void
 secure_wipe(void *p, size_t n)
 {
 	if (p != NULL && n > 0)

@@ -20,6 +20,13 @@ char *xstrndup(const char *s, size_t n);
 /* Returns a newly allocated formatted string; never NULL. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Formats a message into a caller's error buffer (err, errlen), for
+ * functions that report failure that way. NULL or 0 length: nothing.
+ */
+void errbuf_printf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Overwrites n bytes in a way the compiler may not elide. NULL is fine. */
 void secure_wipe(void *p, size_t n);
 /* Wipes a NUL-terminated secret, frees it; NULL is fine. */

@@ -39,21 +39,6 @@ struct sig_key {
 	char pub_b64[B64_SIZE(SIG_PUBLIC_KEY_LEN)];
 };
 
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static bool
 version_valid(const char *v, size_t len)
 {
@@ -292,16 +277,16 @@ load_key_file(int fd, const char *path, const char *key_id, char *err,
 	ssize_t n;
 
 	if (fstat(fd, &st) != 0) {
-		errf(err, errlen, "cannot stat key file %s: %s", path,
+		errbuf_printf(err, errlen, "cannot stat key file %s: %s", path,
 		    strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		errf(err, errlen, "key file %s is not a regular file", path);
+		errbuf_printf(err, errlen, "key file %s is not a regular file", path);
 		goto out;
 	}
 	if ((st.st_mode & 077) != 0) {
-		errf(err, errlen, "key file %s has permissions %04o: group or "
+		errbuf_printf(err, errlen, "key file %s has permissions %04o: group or "
 		    "others may access it; make it private with "
 		    "\"chmod 600 %s\"", path, (unsigned)(st.st_mode & 07777),
 		    path);
@@ -309,17 +294,17 @@ load_key_file(int fd, const char *path, const char *key_id, char *err,
 	}
 	n = read_small(fd, buf, sizeof(buf));
 	if (n < 0 && errno == E2BIG) {
-		errf(err, errlen, "key file %s is malformed: it is larger than "
+		errbuf_printf(err, errlen, "key file %s is malformed: it is larger than "
 		    "%d bytes", path, KEY_FILE_MAX);
 		goto out;
 	}
 	if (n < 0) {
-		errf(err, errlen, "cannot read key file %s: %s", path,
+		errbuf_printf(err, errlen, "cannot read key file %s: %s", path,
 		    strerror(errno));
 		goto out;
 	}
 	if (parse_key_file(buf, (size_t)n, &version, &vlen, seed, &why) != 0) {
-		errf(err, errlen, "key file %s is malformed: %s; expected one "
+		errbuf_printf(err, errlen, "key file %s is malformed: %s; expected one "
 		    "line \"" KEY_ALGORITHM " <version> <seed in unpadded "
 		    "base64>\" (a key file from mxisd cannot be reused: point "
 		    "the key path at a file that does not exist yet and a new "
@@ -327,7 +312,7 @@ load_key_file(int fd, const char *path, const char *key_id, char *err,
 		goto out;
 	}
 	if (vlen != strlen(want) || memcmp(version, want, vlen) != 0) {
-		errf(err, errlen, "key file %s holds key " KEY_ID_PREFIX "%.*s "
+		errbuf_printf(err, errlen, "key file %s holds key " KEY_ID_PREFIX "%.*s "
 		    "but the configured key id is %s: set the key id to "
 		    KEY_ID_PREFIX "%.*s, or point the key path at another "
 		    "file", path, (int)vlen, version, key_id, (int)vlen,
@@ -406,7 +391,7 @@ create_key_file(const char *path, const char *key_id, bool *exists,
 		return NULL;
 	}
 	if (fd < 0) {
-		errf(err, errlen, "cannot create key file %s: %s%s", path,
+		errbuf_printf(err, errlen, "cannot create key file %s: %s%s", path,
 		    strerror(errno), errno == ENOENT ?
 		    " (its directory does not exist)" : "");
 		return NULL;
@@ -419,14 +404,14 @@ create_key_file(const char *path, const char *key_id, bool *exists,
 	/* The umask may have left fewer bits; the mode is part of the format. */
 	if (fchmod(fd, S_IRUSR | S_IWUSR) != 0 ||
 	    write_all(fd, line, (size_t)len) != 0 || fsync(fd) != 0) {
-		errf(err, errlen, "cannot write key file %s: %s", path,
+		errbuf_printf(err, errlen, "cannot write key file %s: %s", path,
 		    strerror(errno));
 		close(fd);
 		unlink(path);
 		goto out;
 	}
 	if (close(fd) != 0) {
-		errf(err, errlen, "cannot write key file %s: %s", path,
+		errbuf_printf(err, errlen, "cannot write key file %s: %s", path,
 		    strerror(errno));
 		unlink(path);
 		goto out;
@@ -451,7 +436,7 @@ sig_key_load_or_create(const char *path, const char *key_id, char *err,
 	int fd;
 
 	if (!sig_key_id_valid(key_id)) {
-		errf(err, errlen, "key id \"%s\" is not " KEY_ID_PREFIX
+		errbuf_printf(err, errlen, "key id \"%s\" is not " KEY_ID_PREFIX
 		    "<version> with a version of 1 to %d letters, digits or "
 		    "'_'", key_id ? key_id : "", SIG_KEY_VERSION_MAX);
 		return NULL;
@@ -464,7 +449,7 @@ sig_key_load_or_create(const char *path, const char *key_id, char *err,
 		if (fd >= 0)
 			return load_key_file(fd, path, key_id, err, errlen);
 		if (errno != ENOENT) {
-			errf(err, errlen, "cannot open key file %s: %s", path,
+			errbuf_printf(err, errlen, "cannot open key file %s: %s", path,
 			    strerror(errno));
 			return NULL;
 		}
@@ -472,7 +457,7 @@ sig_key_load_or_create(const char *path, const char *key_id, char *err,
 		if (!exists)
 			return k;
 	}
-	errf(err, errlen, "key file %s exists but cannot be opened (a "
+	errbuf_printf(err, errlen, "key file %s exists but cannot be opened (a "
 	    "symbolic link to nowhere?)", path);
 	return NULL;
 }

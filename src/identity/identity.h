@@ -44,7 +44,8 @@ typedef void (*identity_auth_cb)(const struct identity_auth_result *res,
 
 /*
  * Checks user_id's password with the store. user_id must satisfy
- * mxid_valid(). The password is copied by the backend and wiped there.
+ * mxid_valid(). When the store cannot check passwords (the feature is
+ * off), the answer is "no" at once. The password is copied by the backend and wiped there.
  * Returns 0 and calls cb exactly once (maybe before returning, maybe on
  * another thread), or -1 without calling it.
  */

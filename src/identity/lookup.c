@@ -132,9 +132,11 @@ identity_lookup(struct identity *id, const char *medium, const char *address,
 static void
 gather_fail(struct gather *g, enum backend_fault fault)
 {
+	pthread_mutex_lock(&g->lock);
 	if (g->verdict != BACKEND_ERROR || fault == BACKEND_FAULT_TIMEOUT)
 		g->fault = fault;
 	g->verdict = BACKEND_ERROR;
+	pthread_mutex_unlock(&g->lock);
 }
 
 /* Drops one pending count; the last one answers and frees. */
@@ -185,9 +187,7 @@ on_chunk(const struct backend_bulk_result *br, void *arg)
 	struct gather *g = c->g;
 
 	if (br->verdict == BACKEND_ERROR) {
-		pthread_mutex_lock(&g->lock);
 		gather_fail(g, br->fault);
-		pthread_mutex_unlock(&g->lock);
 	} else {
 		for (size_t i = 0; i < br->nmatches; i++)
 			record_match(g, c->first + br->matches[i].index,
@@ -204,9 +204,7 @@ on_fanned_single(const struct backend_lookup_result *br, void *arg)
 	struct gather *g = c->g;
 
 	if (br->verdict == BACKEND_ERROR) {
-		pthread_mutex_lock(&g->lock);
 		gather_fail(g, br->fault);
-		pthread_mutex_unlock(&g->lock);
 	} else if (br->verdict == BACKEND_YES) {
 		record_match(g, c->first, &br->id);
 	}
@@ -235,11 +233,10 @@ start_chunk(struct gather *g, size_t first, size_t len, bool bulk)
 		rc = ops->lookup(g->id->backend.self, g->q + first,
 		    on_fanned_single, c);
 	if (rc != 0) {
+		/* Never the last count: identity_bulk_lookup holds one. */
 		free(c);
-		pthread_mutex_lock(&g->lock);
 		gather_fail(g, BACKEND_FAULT_BAD_GATEWAY);
-		g->pending--;
-		pthread_mutex_unlock(&g->lock);
+		gather_release(g);
 	}
 }
 

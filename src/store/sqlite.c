@@ -129,22 +129,6 @@ struct sq {
 	char *path; /* for log lines */
 };
 
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Logs the connection's last error; the caller holds the lock so the
  * message is the one its own call left. */
 static void
@@ -442,24 +426,24 @@ sq_create_file(const char *path, char *err, size_t errlen)
 		dir = xstrndup(path, (size_t)(slash - path));
 	if (stat(dir, &sb) == -1) {
 		if (errno == ENOENT)
-			set_err(err, errlen, "%s: directory %s does not exist",
+			errbuf_printf(err, errlen, "%s: directory %s does not exist",
 			    path, dir);
 		else
-			set_err(err, errlen, "%s: %s: %s", path, dir,
+			errbuf_printf(err, errlen, "%s: %s: %s", path, dir,
 			    strerror(errno));
 		goto out;
 	}
 	if (!S_ISDIR(sb.st_mode)) {
-		set_err(err, errlen, "%s: %s is not a directory", path, dir);
+		errbuf_printf(err, errlen, "%s: %s is not a directory", path, dir);
 		goto out;
 	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd == -1) {
-		set_err(err, errlen, "%s: %s", path, strerror(errno));
+		errbuf_printf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &sb) == 0 && !S_ISREG(sb.st_mode))
-		set_err(err, errlen, "%s: not a regular file", path);
+		errbuf_printf(err, errlen, "%s: not a regular file", path);
 	else
 		ret = 0;
 	/* An existing file keeps the mode its admin gave it; say so. */
@@ -504,7 +488,7 @@ sq_pragmas(struct sq *sq, char *err, size_t errlen)
 	rc = sqlite3_exec(sq->db, sql, sq_journal_cb, mode, &msg);
 	free(sql);
 	if (rc != SQLITE_OK) {
-		set_err(err, errlen, "%s: %s", sq->path,
+		errbuf_printf(err, errlen, "%s: %s", sq->path,
 		    msg ? msg : sqlite3_errmsg(sq->db));
 		sqlite3_free(msg);
 		return -1;
@@ -551,7 +535,7 @@ sq_migrate(struct sq *sq, char *err, size_t errlen)
 	if (sq_user_version(sq, &version) == -1)
 		goto fail;
 	if (version > SQ_SCHEMA_VERSION || version < 0) {
-		set_err(err, errlen, "%s: database schema version %d is newer "
+		errbuf_printf(err, errlen, "%s: database schema version %d is newer "
 		    "than this Signpost (%d)", sq->path, version,
 		    SQ_SCHEMA_VERSION);
 		goto out;
@@ -571,7 +555,7 @@ sq_migrate(struct sq *sq, char *err, size_t errlen)
 	ret = 0;
 	goto out;
 fail:
-	set_err(err, errlen, "%s: schema: %s", sq->path,
+	errbuf_printf(err, errlen, "%s: schema: %s", sq->path,
 	    msg ? msg : sqlite3_errmsg(sq->db));
 out:
 	if (ret == -1 && !sqlite3_get_autocommit(sq->db))
@@ -590,7 +574,7 @@ sq_prepare(struct sq *sq, char *err, size_t errlen)
 		if (sqlite3_prepare_v3(sq->db, sq_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &sq->stmt[i], NULL) !=
 		    SQLITE_OK) {
-			set_err(err, errlen, "%s: prepare: %s", sq->path,
+			errbuf_printf(err, errlen, "%s: prepare: %s", sq->path,
 			    sqlite3_errmsg(sq->db));
 			return -1;
 		}
@@ -603,14 +587,14 @@ store_open_sqlite(const char *path, char *err, size_t errlen)
 	struct sq *sq;
 	int rc;
 
-	set_err(err, errlen, "%s", "");
+	errbuf_printf(err, errlen, "%s", "");
 	if (path == NULL || *path == '\0') {
-		set_err(err, errlen, "database path is empty");
+		errbuf_printf(err, errlen, "database path is empty");
 		return NULL;
 	}
 	/* Tokens come from randombytes_buf(), which needs this once. */
 	if (sodium_init() < 0) {
-		set_err(err, errlen, "libsodium failed to initialise");
+		errbuf_printf(err, errlen, "libsodium failed to initialise");
 		return NULL;
 	}
 	if (sq_create_file(path, err, errlen) == -1)
@@ -622,7 +606,7 @@ store_open_sqlite(const char *path, char *err, size_t errlen)
 	rc = sqlite3_open_v2(path, &sq->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
 	if (rc != SQLITE_OK) {
-		set_err(err, errlen, "%s: %s", path, sq->db ?
+		errbuf_printf(err, errlen, "%s: %s", path, sq->db ?
 		    sqlite3_errmsg(sq->db) : sqlite3_errstr(rc));
 		goto fail;
 	}

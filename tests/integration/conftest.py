@@ -107,6 +107,13 @@ def webapp():
     app.stop()
 
 
+# The first lines of most test configs: the domain, and the daemon on
+# loopback at the port Daemon picks.
+HEAD = """\
+matrix.domain: example.org
+server: {port: @PORT@, address: 127.0.0.1}
+"""
+
 BASE_CONFIG = """\
 matrix:
   domain: example.org

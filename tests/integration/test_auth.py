@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from conftest import HEAD
 from fakeapp import Reply
 
 AUTH = "/_mxisd/identity/api/v1/auth"
@@ -150,9 +151,7 @@ def test_timeout_gives_504_and_daemon_keeps_serving(signpost, webapp):
 
 def test_refused_connection_gives_502(start, webapp):
     closed = webapp.url.rsplit(":", 1)[0] + ":1"
-    d = start("""\
-matrix.domain: example.org
-server: {port: @PORT@, address: 127.0.0.1}
+    d = start(HEAD + """\
 rest: {enabled: true, host: %s}
 """ % closed)
     status, _, body = check(d)
@@ -161,9 +160,7 @@ rest: {enabled: true, host: %s}
 
 
 def test_answer_over_size_cap_is_an_error(start, webapp):
-    d = start("""\
-matrix.domain: example.org
-server: {port: @PORT@, address: 127.0.0.1}
+    d = start(HEAD + """\
 rest: {enabled: true, host: %s, maxResponseSize: 2048}
 """ % webapp.url)
     webapp.reply(AUTH, Reply(200, {"auth": {"success": False,
@@ -205,9 +202,7 @@ rest.headers:
 
 
 def test_full_url_endpoint(start, webapp):
-    d = start("""\
-matrix.domain: example.org
-server: {port: @PORT@, address: 127.0.0.1}
+    d = start(HEAD + """\
 rest:
   enabled: true
   endpoints:
@@ -222,9 +217,7 @@ rest:
 
 
 def test_empty_endpoint_turns_auth_off(start, webapp):
-    d = start("""\
-matrix.domain: example.org
-server: {port: @PORT@, address: 127.0.0.1}
+    d = start(HEAD + """\
 rest: {enabled: true, host: %s, endpoints: {auth: ""}}
 """ % webapp.url)
     status, _, body = check(d)
@@ -234,9 +227,7 @@ rest: {enabled: true, host: %s, endpoints: {auth: ""}}
 
 
 def test_disabled_rest_refuses_every_login(start, webapp):
-    d = start("""\
-matrix.domain: example.org
-server: {port: @PORT@, address: 127.0.0.1}
+    d = start(HEAD + """\
 """)
     assert check(d)[2]["auth"] == {"success": False}
     assert webapp.calls() == []
@@ -244,9 +235,7 @@ server: {port: @PORT@, address: 127.0.0.1}
 
 
 def test_callers_outside_allow_list_are_forbidden(start, webapp):
-    d = start("""\
-matrix.domain: example.org
-server: {port: @PORT@, address: 127.0.0.1}
+    d = start(HEAD + """\
 rest: {enabled: true, host: %s}
 auth: {allowFrom: [10.0.0.0/8]}
 """ % webapp.url)

@@ -10,6 +10,7 @@ import pytest
 from nacl.signing import VerifyKey
 from canonicaljson import encode_canonical_json
 
+from conftest import HEAD
 from fakeapp import Reply
 
 SINGLE = "/_mxisd/identity/api/v1/lookup/single"
@@ -193,9 +194,7 @@ def test_bulk_empty_list_asks_nobody(signpost, webapp):
 
 
 def test_bulk_over_limit_is_too_large(start, webapp):
-    d = start("""\
-matrix.domain: example.org
-server: {port: @PORT@, address: 127.0.0.1}
+    d = start(HEAD + """\
 rest: {enabled: true, host: %s}
 lookup: {maxBulkSize: 3}
 """ % webapp.url)
@@ -238,9 +237,7 @@ lookup: {maxBulkSize: 30000, bulkChunkSize: 1000}
 
 
 def test_bulk_fails_whole_when_one_chunk_fails(start, webapp):
-    d = start("""\
-matrix.domain: example.org
-server: {port: @PORT@, address: 127.0.0.1}
+    d = start(HEAD + """\
 rest: {enabled: true, host: %s}
 lookup: {bulkChunkSize: 2}
 """ % webapp.url)
@@ -251,9 +248,7 @@ lookup: {bulkChunkSize: 2}
 
 
 def test_bulk_falls_back_to_single_calls(start, webapp):
-    d = start("""\
-matrix.domain: example.org
-server: {port: @PORT@, address: 127.0.0.1}
+    d = start(HEAD + """\
 rest: {enabled: true, host: %s, endpoints: {identity: {bulk: ""}}}
 """ % webapp.url)
     webapp.dynamic(SINGLE, lambda j: Reply(200, {"lookup": match(
@@ -270,9 +265,7 @@ rest: {enabled: true, host: %s, endpoints: {identity: {bulk: ""}}}
 
 
 def test_single_falls_back_to_bulk(start, webapp):
-    d = start("""\
-matrix.domain: example.org
-server: {port: @PORT@, address: 127.0.0.1}
+    d = start(HEAD + """\
 rest: {enabled: true, host: %s, endpoints: {identity: {single: ""}}}
 """ % webapp.url)
     webapp.reply(BULK, Reply(200, {"lookup": [match("email", "a@x.org",
@@ -285,9 +278,7 @@ rest: {enabled: true, host: %s, endpoints: {identity: {single: ""}}}
 
 
 def test_both_lookup_endpoints_off_find_nobody(start, webapp):
-    d = start("""\
-matrix.domain: example.org
-server: {port: @PORT@, address: 127.0.0.1}
+    d = start(HEAD + """\
 rest: {enabled: true, host: %s, endpoints: {identity: {single: "", bulk: ""}}}
 """ % webapp.url)
     assert lookup(d, "email", "a@x.org")[2] == {}
@@ -296,9 +287,7 @@ rest: {enabled: true, host: %s, endpoints: {identity: {single: "", bulk: ""}}}
 
 
 def test_key_is_created_private_and_reused(start, webapp, tmp_path):
-    cfg = """\
-matrix.domain: example.org
-server: {port: @PORT@, address: 127.0.0.1}
+    cfg = HEAD + """\
 key: {path: mykey}
 """
     d = start(cfg)
@@ -316,9 +305,7 @@ def test_readable_key_is_refused(start, tmp_path):
     path.write_text("ed25519 0 " + "A" * 43 + "\n")
     path.chmod(0o644)
     with pytest.raises(RuntimeError) as e:
-        start("""\
-matrix.domain: example.org
-server: {port: @PORT@, address: 127.0.0.1}
+        start(HEAD + """\
 key: {path: open.key}
 """)
     assert "key.path" in str(e.value)

@@ -4,6 +4,7 @@ given with rest.caFile, and a failed check is an error, never a login."""
 
 import pytest
 
+from conftest import HEAD
 from fakeapp import FakeWebapp, Reply
 
 AUTH = "/_mxisd/identity/api/v1/auth"
@@ -20,9 +21,7 @@ def https_webapp(cert):
 
 
 def config(url, extra=""):
-    return """\
-matrix.domain: example.org
-server: {port: @PORT@, address: 127.0.0.1}
+    return HEAD + """\
 rest: {enabled: true, host: "%s"%s}
 """ % (url, extra)
 

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from conftest import HEAD
 from fakeapp import FakeWebapp, Reply
 
 BULK = "/_mxisd/identity/api/v1/lookup/bulk"
@@ -27,9 +28,7 @@ def homeserver(cert):
 
 
 def config(webapp, extra=""):
-    return """\
-matrix.domain: example.org
-server: {port: @PORT@, address: 127.0.0.1}
+    return HEAD + """\
 rest: {enabled: true, host: "%s"}
 federation: {tlsVerify: false, allowPrivateAddresses: true}
 %s""" % (webapp.url, extra)
@@ -91,9 +90,7 @@ def test_register_refusals(start, webapp, homeserver):
 
 
 def test_private_homeserver_refused_by_default(start, webapp, homeserver):
-    d = start("""\
-matrix.domain: example.org
-server: {port: @PORT@, address: 127.0.0.1}
+    d = start(HEAD + """\
 federation: {tlsVerify: false}
 """)
     status, _, body = register(d, homeserver)
