@@ -19,6 +19,13 @@ static const char *const cors_headers[] = {
 };
 
 void
+api_reply_raw(struct http_request *req, unsigned status, char *body,
+    size_t len)
+{
+	http_respond(req, status, body, len, cors_headers);
+}
+
+void
 api_reply_json(struct http_request *req, unsigned status, json_t *v)
 {
 	size_t len;
@@ -47,27 +54,52 @@ api_reply_store_failure(struct http_request *req, enum backend_fault fault)
 		    "The identity store failed to answer");
 }
 
-json_t *
-api_body_object(struct http_request *req)
+void
+api_reply_bad(struct http_request *req, const struct api_error *err)
 {
-	size_t len;
-	const char *body = http_req_body(req, &len);
+	api_reply_error(req, err->status, err->errcode, err->message);
+}
+
+void
+api_bad_request(struct api_error *err, const char *errcode,
+    const char *message)
+{
+	err->status = 400;
+	err->errcode = errcode;
+	snprintf(err->message, sizeof(err->message), "%s", message);
+}
+
+json_t *
+api_parse_object(const char *body, size_t len, struct api_error *err)
+{
 	const char *why;
 	json_t *v = json_parse(body, len, &why);
 
 	if (v == NULL) {
-		char msg[96];
-
-		snprintf(msg, sizeof(msg), "Request body is not JSON: %s", why);
-		api_reply_error(req, 400, "M_NOT_JSON", msg);
+		api_bad_request(err, "M_NOT_JSON", "");
+		snprintf(err->message, sizeof(err->message),
+		    "Request body is not JSON: %s", why);
 		return NULL;
 	}
 	if (!json_is_object(v)) {
 		json_decref(v);
-		api_reply_error(req, 400, "M_BAD_JSON",
+		api_bad_request(err, "M_BAD_JSON",
 		    "Request body must be a JSON object");
 		return NULL;
 	}
+	return v;
+}
+
+json_t *
+api_body_object(struct http_request *req)
+{
+	struct api_error err;
+	size_t len;
+	const char *body = http_req_body(req, &len);
+	json_t *v = api_parse_object(body, len, &err);
+
+	if (v == NULL)
+		api_reply_bad(req, &err);
 	return v;
 }
 
@@ -92,25 +124,36 @@ struct route {
 	const char *method;
 	const char *path; /* ending in '/': a prefix */
 	route_fn fn;
+	const char *name; /* the endpoint label in metrics and logs */
 };
 
 static const struct route routes[] = {
-	{ "GET", "/_matrix/identity/versions", reply_versions },
-	{ "GET", "/_matrix/identity/api/v1", reply_empty },
-	{ "GET", "/_matrix/identity/v2", reply_empty },
+	{ "GET", "/_matrix/identity/versions", reply_versions, "versions" },
+	{ "GET", "/_matrix/identity/api/v1", reply_empty, "v1" },
+	{ "GET", "/_matrix/identity/v2", reply_empty, "v2" },
 	{ "POST", "/_matrix-internal/identity/v1/check_credentials",
-	    api_check_credentials },
-	{ "GET", "/_matrix/identity/api/v1/lookup", api_lookup },
-	{ "POST", "/_matrix/identity/api/v1/bulk_lookup", api_bulk_lookup },
-	{ "GET", "/_matrix/identity/api/v1/pubkey/", api_pubkey },
-	{ "GET", "/_matrix/identity/v2/pubkey/", api_pubkey },
-	{ "POST", "/_matrix/identity/v2/account/register", api_v2_register },
-	{ "GET", "/_matrix/identity/v2/account", api_v2_account },
-	{ "POST", "/_matrix/identity/v2/account/logout", api_v2_logout },
-	{ "GET", "/_matrix/identity/v2/terms", api_v2_terms },
-	{ "POST", "/_matrix/identity/v2/terms", api_v2_terms_accept },
-	{ "GET", "/_matrix/identity/v2/hash_details", api_v2_hash_details },
-	{ "POST", "/_matrix/identity/v2/lookup", api_v2_lookup },
+	    api_check_credentials, "check_credentials" },
+	{ "GET", "/_matrix/identity/api/v1/lookup", api_lookup, "v1_lookup" },
+	{ "POST", "/_matrix/identity/api/v1/bulk_lookup", api_bulk_lookup,
+	    "v1_bulk_lookup" },
+	{ "GET", "/_matrix/identity/api/v1/pubkey/", api_pubkey, "pubkey" },
+	{ "GET", "/_matrix/identity/v2/pubkey/", api_pubkey, "pubkey" },
+	{ "POST", "/_matrix/identity/v2/account/register", api_v2_register,
+	    "v2_register" },
+	{ "GET", "/_matrix/identity/v2/account", api_v2_account, "v2_account" },
+	{ "POST", "/_matrix/identity/v2/account/logout", api_v2_logout,
+	    "v2_logout" },
+	{ "GET", "/_matrix/identity/v2/terms", api_v2_terms, "v2_terms" },
+	{ "POST", "/_matrix/identity/v2/terms", api_v2_terms_accept,
+	    "v2_terms" },
+	{ "GET", "/_matrix/identity/v2/hash_details", api_v2_hash_details,
+	    "v2_hash_details" },
+	{ "POST", "/_matrix/identity/v2/lookup", api_v2_lookup, "v2_lookup" },
+	/* mxisd's operational endpoints, then Signpost's own. */
+	{ "GET", "/status", api_ops_status, "status" },
+	{ "GET", "/version", api_ops_version, "version" },
+	{ "GET", "/_signpost/ready", api_ops_ready, "ready" },
+	{ "GET", "/_signpost/metrics", api_ops_metrics, "metrics" },
 };
 
 static bool
@@ -133,6 +176,7 @@ api_handle(struct http_request *req, void *arg)
 
 	if (strcmp(method, "OPTIONS") == 0) {
 		/* CORS preflight: any path, the headers say it all. */
+		http_req_set_label(req, "options");
 		api_reply_json(req, 200, json_object());
 		return;
 	}
@@ -141,6 +185,7 @@ api_handle(struct http_request *req, void *arg)
 			continue;
 		path_known = true;
 		if (strcmp(routes[i].method, method) == 0) {
+			http_req_set_label(req, routes[i].name);
 			routes[i].fn(api, req);
 			return;
 		}
@@ -159,6 +204,19 @@ api_new(const struct api_opts *opts)
 
 	for (size_t i = 0; i < opts->auth_allow->len; i++)
 		cidr_list_add(&api->auth_allow, &opts->auth_allow->items[i]);
+	api->token_cache = cache_new(API_TOKEN_CACHE_MAX);
+	api->metrics_enabled = opts->metrics_enabled;
+	api->fail_window_ms = (uint64_t)opts->fail_window_s * 1000;
+	api->fail_user_max = opts->fail_user_max;
+	api->fail_peer_max = opts->fail_peer_max;
+	if (opts->fail_user_max > 0 && opts->fail_window_s > 0)
+		api->fail_user = cache_new(opts->fail_tracked);
+	if (opts->fail_peer_max > 0 && opts->fail_window_s > 0)
+		api->fail_peer = cache_new(opts->fail_tracked);
+	for (size_t i = 0; opts->metrics_allow && i < opts->metrics_allow->len;
+	    i++)
+		cidr_list_add(&api->metrics_allow,
+		    &opts->metrics_allow->items[i]);
 	api->identity = opts->identity;
 	api->key = opts->key;
 	api->server_name = xstrdup(opts->server_name);
@@ -166,12 +224,20 @@ api_new(const struct api_opts *opts)
 	api->max_bulk = opts->max_bulk;
 	api->store = opts->store;
 	api->fed_engine = opts->fed_engine;
+	api->fed_discovery = opts->fed_discovery;
 	api->hashing = opts->hashing;
 	api->policies = opts->policies;
 	api->npolicies = opts->npolicies;
 	api->token_lifetime = opts->token_lifetime;
 	api->fed_allowed = opts->fed_allowed;
 	api->nfed_allowed = opts->nfed_allowed;
+	if (opts->signed_cache_max > 0 && opts->signed_reuse_s > 0) {
+		api->signed_cache = cache_new(opts->signed_cache_max);
+		api->signed_reuse_ms = (uint64_t)opts->signed_reuse_s * 1000;
+		/* A reused association still has half its validity left. */
+		if (api->signed_reuse_ms > api->validity_ms / 2)
+			api->signed_reuse_ms = api->validity_ms / 2;
+	}
 	return api;
 }
 
@@ -181,6 +247,11 @@ api_free(struct api *api)
 	if (api == NULL)
 		return;
 	cidr_list_free(&api->auth_allow);
+	cidr_list_free(&api->metrics_allow);
+	cache_free(api->signed_cache);
+	cache_free(api->token_cache);
+	cache_free(api->fail_user);
+	cache_free(api->fail_peer);
 	free(api->server_name);
 	free(api);
 }

@@ -23,12 +23,24 @@ struct api_opts {
 	size_t max_bulk;                    /* lookup.maxBulkSize */
 	struct store *store;                /* borrowed: accounts, terms */
 	struct fetch_engine *fed_engine;    /* borrowed: calls homeservers */
+	const struct openid_config *fed_discovery; /* borrowed: federation.* */
 	struct hashing *hashing;            /* borrowed: pepper, hash index */
 	const struct cfg_policy *policies;  /* borrowed: policy.policies */
 	size_t npolicies;
 	unsigned token_lifetime;            /* accounts.tokenLifetime */
 	char *const *fed_allowed;           /* federation.allowedServers */
 	size_t nfed_allowed;
+	/* Signed v1 associations kept for reuse: at most this many (0: sign
+	 * every answer), each for at most reuse_s seconds and never past
+	 * half its validity. */
+	size_t signed_cache_max;
+	unsigned signed_reuse_s;
+	/* auth.rateLimit.*: failures allowed per user id and per caller
+	 * address in window_s (0: no limit), tracking at most tracked keys */
+	unsigned fail_user_max, fail_peer_max, fail_window_s;
+	size_t fail_tracked;
+	bool metrics_enabled;                  /* metrics.enabled */
+	const struct cidr_list *metrics_allow; /* metrics.allowFrom */
 };
 
 struct api;

@@ -30,33 +30,109 @@ struct single_ctx {
 	const char *medium, *address;
 };
 
+/* The signed association for (medium, address, mxid), serialised, or
+ * NULL when it cannot be signed. */
+static char *
+sign_association(struct api *api, const struct single_ctx *ctx,
+    const char *mxid, size_t *len)
+{
+	uint64_t now = now_realtime_ms();
+	json_t *assoc;
+	char *body;
+
+	assoc = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I}",
+	    "address", ctx->address, "medium", ctx->medium, "mxid", mxid,
+	    "not_before", (json_int_t)now,
+	    "not_after", (json_int_t)(now + api->validity_ms),
+	    "ts", (json_int_t)now);
+	if (assoc == NULL || sig_sign_json(api->key, api->server_name, assoc)) {
+		json_decref(assoc);
+		return NULL;
+	}
+	body = json_dump(assoc, len);
+	json_decref(assoc);
+	return body;
+}
+
+/*
+ * Signing costs more than the rest of a cached lookup, so a signed answer
+ * is kept and served again while it still has most of its validity. The
+ * key holds the user id too: a binding that moved is signed anew.
+ */
+static void
+reply_association(struct api *api, const struct single_ctx *ctx,
+    const char *mxid)
+{
+	size_t ml = strlen(ctx->medium), al = strlen(ctx->address);
+	size_t xl = strlen(mxid), klen = ml + al + xl + 2, len;
+	char *key = NULL, *body = NULL;
+
+	if (api->signed_cache != NULL) {
+		key = xmalloc(klen);
+		memcpy(key, ctx->medium, ml + 1);
+		memcpy(key + ml + 1, ctx->address, al + 1);
+		memcpy(key + ml + al + 2, mxid, xl);
+		if (cache_get(api->signed_cache, key, klen, now_monotonic_ms(),
+			&body, &len) == 1) {
+			free(key);
+			api_reply_raw(ctx->req, 200, body, len);
+			return;
+		}
+	}
+	body = sign_association(api, ctx, mxid, &len);
+	if (body == NULL) {
+		api_reply_error(ctx->req, 500, "M_UNKNOWN",
+		    "Cannot sign the association");
+	} else {
+		if (key != NULL)
+			cache_put(api->signed_cache, key, klen, body, len,
+			    now_monotonic_ms() + api->signed_reuse_ms);
+		api_reply_raw(ctx->req, 200, body, len);
+	}
+	free(key);
+}
+
 static void
 on_single(const struct identity_lookup_result *res, void *arg)
 {
 	struct single_ctx *ctx = arg;
-	uint64_t now = now_realtime_ms();
-	json_t *assoc;
 
-	if (res->verdict == BACKEND_ERROR) {
+	if (res->verdict == BACKEND_ERROR)
 		api_reply_store_failure(ctx->req, res->fault);
-	} else if (res->verdict == BACKEND_NO) {
-		api_reply_json(ctx->req, 200, json_object());
-	} else {
-		assoc = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I}",
-		    "address", ctx->address, "medium", ctx->medium,
-		    "mxid", res->mxid, "not_before", (json_int_t)now,
-		    "not_after", (json_int_t)(now + ctx->api->validity_ms),
-		    "ts", (json_int_t)now);
-		if (assoc == NULL ||
-		    sig_sign_json(ctx->api->key, ctx->api->server_name, assoc)) {
-			json_decref(assoc);
-			api_reply_error(ctx->req, 500, "M_UNKNOWN",
-			    "Cannot sign the association");
-		} else {
-			api_reply_json(ctx->req, 200, assoc);
-		}
-	}
+	else if (res->verdict == BACKEND_NO)
+		api_reply_raw(ctx->req, 200, xstrdup("{}"), 2);
+	else
+		reply_association(ctx->api, ctx, res->mxid);
 	free(ctx);
+}
+
+/* Query arguments are bytes; the webapp call and the signed answer are
+ * JSON, which holds only UTF-8 (jansson checks it). */
+static bool
+is_utf8(const char *s)
+{
+	json_t *j = json_string(s);
+	bool ok = j != NULL;
+
+	json_decref(j);
+	return ok;
+}
+
+int
+api_parse_lookup_query(const char *medium, const char *address,
+    struct api_error *err)
+{
+	if (medium == NULL || address == NULL) {
+		api_bad_request(err, "M_MISSING_PARAMS",
+		    "medium and address are required");
+		return -1;
+	}
+	if (!is_utf8(medium) || !is_utf8(address)) {
+		api_bad_request(err, "M_INVALID_PARAM",
+		    "medium and address must be UTF-8");
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -65,10 +141,10 @@ api_lookup(struct api *api, struct http_request *req)
 	const char *medium = http_req_query(req, "medium");
 	const char *address = http_req_query(req, "address");
 	struct single_ctx *ctx;
+	struct api_error err;
 
-	if (medium == NULL || address == NULL) {
-		api_reply_error(req, 400, "M_MISSING_PARAMS",
-		    "medium and address are required");
+	if (api_parse_lookup_query(medium, address, &err) != 0) {
+		api_reply_bad(req, &err);
 		return;
 	}
 	ctx = xmalloc(sizeof(*ctx));
@@ -115,44 +191,46 @@ on_bulk(const struct identity_bulk_result *res, void *arg)
 	bulk_ctx_free(ctx);
 }
 
-/* Checks {"threepids":[[medium,address],…]} and answers 400 when wrong. */
-static int
-parse_threepids(struct api *api, struct http_request *req, json_t *body,
-    struct bulk_ctx *ctx)
+/* Checks {"threepids":[[medium,address],…]}. */
+int
+api_parse_bulk_request(const json_t *body, size_t max,
+    struct backend_threepid **out, size_t *nout, struct api_error *err)
 {
 	const json_t *list = json_object_get(body, "threepids"), *pair;
+	struct backend_threepid *q;
 	size_t i;
 
 	if (list == NULL) {
-		api_reply_error(req, 400, "M_MISSING_PARAMS",
-		    "threepids is required");
+		api_bad_request(err, "M_MISSING_PARAMS", "threepids is required");
 		return -1;
 	}
 	if (!json_is_array(list)) {
-		api_reply_error(req, 400, "M_INVALID_PARAM",
+		api_bad_request(err, "M_INVALID_PARAM",
 		    "threepids must be an array");
 		return -1;
 	}
-	if (json_array_size(list) > api->max_bulk) {
-		api_reply_error(req, 400, "M_TOO_LARGE",
+	if (json_array_size(list) > max) {
+		api_bad_request(err, "M_TOO_LARGE",
 		    "Too many threepids in one request");
 		return -1;
 	}
-	ctx->n = json_array_size(list);
-	ctx->q = xcalloc(ctx->n, sizeof(*ctx->q));
+	q = xcalloc(json_array_size(list), sizeof(*q));
 	json_array_foreach(list, i, pair) {
 		const char *medium = json_string_value(json_array_get(pair, 0));
 		const char *address = json_string_value(json_array_get(pair, 1));
 
 		if (!json_is_array(pair) || json_array_size(pair) != 2 ||
 		    medium == NULL || address == NULL) {
-			api_reply_error(req, 400, "M_INVALID_PARAM",
+			api_bad_request(err, "M_INVALID_PARAM",
 			    "Each threepid must be [medium, address] strings");
+			free(q);
 			return -1;
 		}
-		ctx->q[i].medium = medium;
-		ctx->q[i].address = address;
+		q[i].medium = medium;
+		q[i].address = address;
 	}
+	*out = q;
+	*nout = json_array_size(list);
 	return 0;
 }
 
@@ -160,6 +238,7 @@ void
 api_bulk_lookup(struct api *api, struct http_request *req)
 {
 	struct bulk_ctx *ctx;
+	struct api_error err;
 	json_t *body = api_body_object(req);
 
 	if (body == NULL)
@@ -167,7 +246,9 @@ api_bulk_lookup(struct api *api, struct http_request *req)
 	ctx = xcalloc(1, sizeof(*ctx));
 	ctx->req = req;
 	ctx->body = body;
-	if (parse_threepids(api, req, body, ctx) != 0) {
+	if (api_parse_bulk_request(body, api->max_bulk, &ctx->q, &ctx->n,
+		&err) != 0) {
+		api_reply_bad(req, &err);
 		bulk_ctx_free(ctx);
 		return;
 	}

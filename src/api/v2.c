@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
 #include "api/internal.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -58,11 +60,22 @@ terms_signed(struct api *api, const char *user)
  * Resolves the caller's token to a user id (caller frees), answering the
  * request itself (401/403/500) and returning NULL when it cannot go on.
  */
+static void
+token_forget(struct api *api, const char *token)
+{
+	unsigned char key[crypto_hash_sha256_BYTES];
+
+	crypto_hash_sha256(key, (const unsigned char *)token, strlen(token));
+	cache_remove(api->token_cache, key, sizeof(key));
+}
+
 char *
 api_v2_authenticate(struct api *api, struct http_request *req, bool need_terms)
 {
 	const char *token = request_token(req);
+	unsigned char key[crypto_hash_sha256_BYTES];
 	char *user = NULL;
+	size_t len;
 	int rc;
 
 	if (token == NULL || *token == '\0') {
@@ -70,6 +83,13 @@ api_v2_authenticate(struct api *api, struct http_request *req, bool need_terms)
 		    "An access token is required");
 		return NULL;
 	}
+	/* A token seen good a moment ago, with every policy accepted, skips
+	 * the database: v2 lookups are the hot path. Keyed by the token's
+	 * hash, so the cache holds no usable token. */
+	crypto_hash_sha256(key, (const unsigned char *)token, strlen(token));
+	if (cache_get(api->token_cache, key, sizeof(key), now_monotonic_ms(),
+		&user, &len) == 1)
+		return user;
 	rc = store_token_user(api->store, token, &user);
 	if (rc == 0) {
 		api_reply_error(req, 401, "M_UNAUTHORIZED",
@@ -87,6 +107,9 @@ api_v2_authenticate(struct api *api, struct http_request *req, bool need_terms)
 		    "Terms of service have not been accepted");
 		return NULL;
 	}
+	if (need_terms || api->npolicies == 0)
+		cache_put(api->token_cache, key, sizeof(key), user, strlen(user),
+		    now_monotonic_ms() + API_TOKEN_CACHE_MS);
 	return user;
 }
 
@@ -131,24 +154,38 @@ server_allowed(const struct api *api, const char *name)
 	return false;
 }
 
+int
+api_parse_register(const json_t *body, const char **token,
+    const char **server, struct api_error *err)
+{
+	*token = json_string_value(json_object_get(body, "access_token"));
+	*server = json_string_value(json_object_get(body, "matrix_server_name"));
+	if (*token == NULL || *server == NULL) {
+		api_bad_request(err, "M_MISSING_PARAMS",
+		    "access_token and matrix_server_name are required");
+		return -1;
+	}
+	if (!mxid_server_name_valid(*server) || **token == '\0' ||
+	    strlen(*token) > OPENID_TOKEN_MAX) {
+		api_bad_request(err, "M_INVALID_PARAM",
+		    "Invalid matrix_server_name or access_token");
+		return -1;
+	}
+	return 0;
+}
+
 void
 api_v2_register(struct api *api, struct http_request *req)
 {
 	json_t *body = api_body_object(req);
 	const char *token, *server;
 	struct register_ctx *ctx;
+	struct api_error err;
 
 	if (body == NULL)
 		return;
-	token = json_string_value(json_object_get(body, "access_token"));
-	server = json_string_value(json_object_get(body, "matrix_server_name"));
-	if (token == NULL || server == NULL) {
-		api_reply_error(req, 400, "M_MISSING_PARAMS",
-		    "access_token and matrix_server_name are required");
-	} else if (!mxid_server_name_valid(server) || *token == '\0' ||
-	    strlen(token) > OPENID_TOKEN_MAX) {
-		api_reply_error(req, 400, "M_INVALID_PARAM",
-		    "Invalid matrix_server_name or access_token");
+	if (api_parse_register(body, &token, &server, &err) != 0) {
+		api_reply_bad(req, &err);
 	} else if (!server_allowed(api, server)) {
 		api_reply_error(req, 403, "M_FORBIDDEN",
 		    "This identity server does not serve that homeserver");
@@ -156,8 +193,8 @@ api_v2_register(struct api *api, struct http_request *req)
 		ctx = xmalloc(sizeof(*ctx));
 		ctx->api = api;
 		ctx->req = req;
-		if (openid_verify(api->fed_engine, server, token, on_openid,
-			ctx) != 0) {
+		if (openid_verify(api->fed_engine, api->fed_discovery, server,
+			token, on_openid, ctx) != 0) {
 			free(ctx);
 			api_reply_error(req, 503, "M_UNKNOWN",
 			    "Signpost is shutting down");
@@ -184,6 +221,7 @@ api_v2_logout(struct api *api, struct http_request *req)
 
 	if (user == NULL)
 		return;
+	token_forget(api, request_token(req));
 	if (store_token_revoke(api->store, request_token(req)) != 0)
 		api_reply_error(req, 500, "M_UNKNOWN", "Storage failure");
 	else
@@ -228,26 +266,18 @@ already_listed(const char *const *urls, size_t n, const char *url)
 	return false;
 }
 
-void
-api_v2_terms_accept(struct api *api, struct http_request *req)
+int
+api_parse_terms_accept(const struct api *api, const json_t *body,
+    const char ***out, size_t *nout, struct api_error *err)
 {
-	char *user = api_v2_authenticate(api, req, false);
-	const json_t *list, *item;
+	const json_t *list = json_object_get(body, "user_accepts"), *item;
 	const char **urls;
-	json_t *body;
 	size_t i, n = 0;
 
-	if (user == NULL)
-		return;
-	if ((body = api_body_object(req)) == NULL) {
-		free(user);
-		return;
-	}
-	list = json_object_get(body, "user_accepts");
 	if (!json_is_array(list)) {
-		api_reply_error(req, 400, list ? "M_INVALID_PARAM" :
+		api_bad_request(err, list ? "M_INVALID_PARAM" :
 		    "M_MISSING_PARAMS", "user_accepts must be a list of urls");
-		goto out;
+		return -1;
 	}
 	urls = xcalloc(json_array_size(list), sizeof(*urls));
 	json_array_foreach(list, i, item) {
@@ -258,6 +288,30 @@ api_v2_terms_accept(struct api *api, struct http_request *req)
 		if (url != NULL && policy_url_known(api, url) &&
 		    !already_listed(urls, n, url))
 			urls[n++] = url;
+	}
+	*out = urls;
+	*nout = n;
+	return 0;
+}
+
+void
+api_v2_terms_accept(struct api *api, struct http_request *req)
+{
+	char *user = api_v2_authenticate(api, req, false);
+	struct api_error err;
+	const char **urls;
+	json_t *body;
+	size_t n;
+
+	if (user == NULL)
+		return;
+	if ((body = api_body_object(req)) == NULL) {
+		free(user);
+		return;
+	}
+	if (api_parse_terms_accept(api, body, &urls, &n, &err) != 0) {
+		api_reply_bad(req, &err);
+		goto out;
 	}
 	if (n > 0 && store_terms_accept(api->store, user, urls, n) != 0)
 		api_reply_error(req, 500, "M_UNKNOWN", "Storage failure");

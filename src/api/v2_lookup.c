@@ -72,8 +72,8 @@ on_none(const struct identity_bulk_result *res, void *arg)
 }
 
 /* "<address> <medium>": the medium has no space, the address may. */
-static int
-split_none(const char *s, char **copy, struct backend_threepid *out)
+int
+api_split_none(const char *s, char **copy, struct backend_threepid *out)
 {
 	char *sp;
 
@@ -103,7 +103,8 @@ lookup_none(struct api *api, struct http_request *req, json_t *body,
 	ctx->keys = xcalloc(ctx->n, sizeof(*ctx->keys));
 	json_array_foreach(addresses, i, a) {
 		ctx->keys[i] = json_string_value(a);
-		if (split_none(ctx->keys[i], &ctx->split[i], &ctx->q[i]) != 0) {
+		if (api_split_none(ctx->keys[i], &ctx->split[i],
+			&ctx->q[i]) != 0) {
 			api_reply_error(req, 400, "M_INVALID_PARAM",
 			    "Each address must be \"<address> <medium>\"");
 			none_ctx_free(ctx);
@@ -143,44 +144,59 @@ lookup_sha256(struct api *api, struct http_request *req,
 	api_reply_json(req, 200, json_pack("{s:o}", "mappings", mappings));
 }
 
+int
+api_parse_v2_lookup(const json_t *body, size_t max, const char **algorithm,
+    const char **pepper, const json_t **addresses, struct api_error *err)
+{
+	const json_t *a;
+	size_t i;
+
+	*algorithm = json_string_value(json_object_get(body, "algorithm"));
+	*pepper = json_string_value(json_object_get(body, "pepper"));
+	*addresses = json_object_get(body, "addresses");
+	if (*algorithm == NULL || *pepper == NULL || *addresses == NULL) {
+		api_bad_request(err, "M_MISSING_PARAMS",
+		    "algorithm, pepper and addresses are required");
+		return -1;
+	}
+	if (!json_is_array(*addresses)) {
+		api_bad_request(err, "M_INVALID_PARAM",
+		    "addresses must be a list of strings");
+		return -1;
+	}
+	json_array_foreach(*addresses, i, a) {
+		if (!json_is_string(a)) {
+			api_bad_request(err, "M_INVALID_PARAM",
+			    "addresses must be a list of strings");
+			return -1;
+		}
+	}
+	if (json_array_size(*addresses) > max) {
+		api_bad_request(err, "M_TOO_LARGE",
+		    "Too many addresses in one request");
+		return -1;
+	}
+	return 0;
+}
+
 void
 api_v2_lookup(struct api *api, struct http_request *req)
 {
 	char *user = api_v2_authenticate(api, req, true);
 	const char *algorithm, *pepper;
-	const json_t *addresses, *a;
+	const json_t *addresses;
+	struct api_error err;
 	json_t *body;
 	char *current = NULL;
-	size_t i;
 
 	if (user == NULL)
 		return;
 	free(user);
 	if ((body = api_body_object(req)) == NULL)
 		return;
-	algorithm = json_string_value(json_object_get(body, "algorithm"));
-	pepper = json_string_value(json_object_get(body, "pepper"));
-	addresses = json_object_get(body, "addresses");
-	if (algorithm == NULL || pepper == NULL || addresses == NULL) {
-		api_reply_error(req, 400, "M_MISSING_PARAMS",
-		    "algorithm, pepper and addresses are required");
-		goto out;
-	}
-	if (!json_is_array(addresses)) {
-		api_reply_error(req, 400, "M_INVALID_PARAM",
-		    "addresses must be a list of strings");
-		goto out;
-	}
-	json_array_foreach(addresses, i, a) {
-		if (!json_is_string(a)) {
-			api_reply_error(req, 400, "M_INVALID_PARAM",
-			    "addresses must be a list of strings");
-			goto out;
-		}
-	}
-	if (json_array_size(addresses) > api->max_bulk) {
-		api_reply_error(req, 400, "M_TOO_LARGE",
-		    "Too many addresses in one request");
+	if (api_parse_v2_lookup(body, api->max_bulk, &algorithm, &pepper,
+		&addresses, &err) != 0) {
+		api_reply_bad(req, &err);
 		goto out;
 	}
 	if (strcmp(algorithm, "none") != 0 && (strcmp(algorithm, "sha256") != 0 ||

@@ -32,7 +32,17 @@ struct call {
 	fetch_cb cb;
 	void *arg;
 	uint64_t started_ms;
+	struct curl_slist *connect_to; /* fetch_call_opts.connect_to */
+	long https_redirects;
 	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* A fetch_run job: from its thread to the engine's done list. */
+struct job {
+	struct job *next;
+	struct fetch_engine *engine;
+	fetch_job_fn work, done;
+	void *arg;
 };
 
 struct fetch_engine {
@@ -42,9 +52,11 @@ struct fetch_engine {
 	CURLM *multi;
 	pthread_t thread;
 
-	pthread_mutex_t lock; /* guards queue and stopping */
+	pthread_mutex_t lock; /* guards queue, stopping and the jobs */
 	struct call *queue, *queue_tail;
 	bool stopping;
+	size_t njobs;            /* fetch_run jobs whose done has not run */
+	struct job *jobs_done;   /* work finished, done still to run */
 
 	struct call *active; /* engine thread only */
 };
@@ -62,6 +74,7 @@ call_free(struct call *c)
 	secure_wipe(c->answer, c->answer_len);
 	free(c->answer);
 	free(c->url);
+	curl_slist_free_all(c->connect_to);
 	free(c);
 }
 
@@ -195,6 +208,15 @@ call_easy(struct fetch_engine *e, struct call *c)
 	 * hop to take with a password in the body. */
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (c->https_redirects > 0) {
+		/* Only for calls that carry no secret (a GET of public
+		 * discovery data), and never down to plain http. */
+		curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(h, CURLOPT_MAXREDIRS, c->https_redirects);
+		curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+	}
+	if (c->connect_to != NULL)
+		curl_easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_to);
 	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
 	    (curl_off_t)e->opts.max_response);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_answer_data);
@@ -292,6 +314,28 @@ drain_done(struct fetch_engine *e)
 	}
 }
 
+/* Runs the done step of every fetch_run job whose work has finished. */
+static void
+jobs_finish(struct fetch_engine *e)
+{
+	struct job *list, *next;
+
+	pthread_mutex_lock(&e->lock);
+	list = e->jobs_done;
+	e->jobs_done = NULL;
+	pthread_mutex_unlock(&e->lock);
+	for (; list; list = next) {
+		next = list->next;
+		list->done(list->arg);
+		free(list);
+		/* Counted down only now, so that calls done() submitted are
+		 * queued before the loop below may see zero jobs and stop. */
+		pthread_mutex_lock(&e->lock);
+		e->njobs--;
+		pthread_mutex_unlock(&e->lock);
+	}
+}
+
 static void *
 engine_main(void *arg)
 {
@@ -301,20 +345,23 @@ engine_main(void *arg)
 	for (;;) {
 		struct call *batch, *next;
 		bool stopping;
+		size_t njobs;
 
+		jobs_finish(e);
 		pthread_mutex_lock(&e->lock);
 		batch = e->queue;
 		e->queue = e->queue_tail = NULL;
 		stopping = e->stopping;
+		njobs = e->njobs;
 		pthread_mutex_unlock(&e->lock);
 
 		for (; batch; batch = next) {
 			next = batch->next;
 			call_start(e, batch);
 		}
-		/* Stopping lets calls already under way end on their own
-		 * terms (answer or timeout), so none is cut short. */
-		if (stopping && e->active == NULL)
+		/* Stopping lets calls and jobs already under way end on their
+		 * own terms (answer or timeout), so none is cut short. */
+		if (stopping && e->active == NULL && njobs == 0)
 			break;
 		curl_multi_perform(e->multi, &running);
 		drain_done(e);
@@ -397,15 +444,9 @@ fetch_engine_stop(struct fetch_engine *e)
 	free(e);
 }
 
-int
-fetch_get(struct fetch_engine *e, const char *url, fetch_cb cb, void *arg)
-{
-	return fetch_post_json(e, url, NULL, 0, false, cb, arg);
-}
-
-int
-fetch_post_json(struct fetch_engine *e, const char *url, char *body,
-    size_t len, bool secret, fetch_cb cb, void *arg)
+static int
+submit(struct fetch_engine *e, const char *url, char *body, size_t len,
+    bool secret, const struct fetch_call_opts *opts, fetch_cb cb, void *arg)
 {
 	struct call *c;
 
@@ -425,12 +466,94 @@ fetch_post_json(struct fetch_engine *e, const char *url, char *body,
 	c->cb = cb;
 	c->arg = arg;
 	c->started_ms = now_monotonic_ms();
+	if (opts != NULL && opts->connect_to != NULL &&
+	    (c->connect_to = curl_slist_append(NULL, opts->connect_to)) == NULL)
+		fatalx("out of memory");
+	if (opts != NULL)
+		c->https_redirects = opts->https_redirects;
 	if (e->queue_tail)
 		e->queue_tail->next = c;
 	else
 		e->queue = c;
 	e->queue_tail = c;
-	pthread_mutex_unlock(&e->lock);
+	/* Woken under the lock: released first, a concurrent stop could let
+	 * the engine end and free the multi handle before this call. */
 	curl_multi_wakeup(e->multi);
+	pthread_mutex_unlock(&e->lock);
+	return 0;
+}
+
+int
+fetch_post_json(struct fetch_engine *e, const char *url, char *body,
+    size_t len, bool secret, fetch_cb cb, void *arg)
+{
+	return submit(e, url, body, len, secret, NULL, cb, arg);
+}
+
+int
+fetch_get(struct fetch_engine *e, const char *url, fetch_cb cb, void *arg)
+{
+	return submit(e, url, NULL, 0, false, NULL, cb, arg);
+}
+
+int
+fetch_get_with(struct fetch_engine *e, const char *url,
+    const struct fetch_call_opts *opts, fetch_cb cb, void *arg)
+{
+	return submit(e, url, NULL, 0, false, opts, cb, arg);
+}
+
+static void *
+job_main(void *arg)
+{
+	struct job *j = arg;
+	struct fetch_engine *e = j->engine;
+
+	j->work(j->arg);
+	pthread_mutex_lock(&e->lock);
+	j->next = e->jobs_done;
+	e->jobs_done = j;
+	/* Woken under the lock: once it is released the engine may run
+	 * done, see no job left, stop and free the multi handle. */
+	curl_multi_wakeup(e->multi);
+	pthread_mutex_unlock(&e->lock);
+	return NULL;
+}
+
+int
+fetch_run(struct fetch_engine *e, fetch_job_fn work, fetch_job_fn done,
+    void *arg)
+{
+	struct job *j;
+	pthread_attr_t attr;
+	pthread_t thread;
+	int rc;
+
+	pthread_mutex_lock(&e->lock);
+	if (e->stopping || e->njobs >= FETCH_MAX_JOBS) {
+		pthread_mutex_unlock(&e->lock);
+		return -1;
+	}
+	e->njobs++;
+	pthread_mutex_unlock(&e->lock);
+	j = xcalloc(1, sizeof(*j));
+	j->engine = e;
+	j->work = work;
+	j->done = done;
+	j->arg = arg;
+	/* Detached: nobody joins it; the engine waits on njobs instead. */
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&thread, &attr, job_main, j);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		log_warnx("cannot start a lookup thread: %s", strerror(rc));
+		free(j);
+		pthread_mutex_lock(&e->lock);
+		e->njobs--;
+		curl_multi_wakeup(e->multi);
+		pthread_mutex_unlock(&e->lock);
+		return -1;
+	}
 	return 0;
 }

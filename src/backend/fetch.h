@@ -78,4 +78,37 @@ int fetch_post_json(struct fetch_engine *engine, const char *url, char *body,
 int fetch_get(struct fetch_engine *engine, const char *url, fetch_cb cb,
     void *arg);
 
+/* Settings of one call beyond the engine's; zero means the engine's. */
+struct fetch_call_opts {
+	/*
+	 * Connects somewhere other than the URL's host and port while the
+	 * Host header, TLS SNI and certificate name still follow the URL:
+	 * "host:port:target-host:target-port" as libcurl's CURLOPT_CONNECT_TO
+	 * (IPv6 literals in brackets). Copied. NULL: the URL's own.
+	 */
+	const char *connect_to;
+	/* Follows up to this many redirects, to https URLs only. */
+	long https_redirects;
+};
+
+/* fetch_get with per-call settings; opts may be NULL. */
+int fetch_get_with(struct fetch_engine *engine, const char *url,
+    const struct fetch_call_opts *opts, fetch_cb cb, void *arg);
+
+/* Most fetch_run jobs at once per engine; each holds one thread. */
+#define FETCH_MAX_JOBS 64
+
+typedef void (*fetch_job_fn)(void *arg);
+
+/*
+ * For a step that can only be done by blocking (a DNS query through a
+ * resolver library): runs work(arg) on a short-lived thread of its own,
+ * then done(arg) on the engine thread, so the engine never waits on it.
+ * work must bound its own time; the engine does not stop before done has
+ * run. Returns 0, or -1 (engine stopping, FETCH_MAX_JOBS under way, no
+ * thread) and calls neither.
+ */
+int fetch_run(struct fetch_engine *engine, fetch_job_fn work,
+    fetch_job_fn done, void *arg);
+
 #endif

@@ -9,6 +9,7 @@
 #include "backend/rest_internal.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/mxid.h"
 #include "core/util.h"
 
@@ -180,6 +181,23 @@ rest_answer_usable(const struct fetch_result *fr, const char *url,
 }
 
 void
+rest_count_call(const char *endpoint, const struct fetch_result *fr,
+    bool failed)
+{
+	const char *outcome = "ok";
+
+	if (fr->outcome == FETCH_TIMEOUT)
+		outcome = "timeout";
+	else if (fr->outcome != FETCH_ANSWERED)
+		outcome = "unreachable";
+	else if (failed && fr->status >= 200 && fr->status < 300)
+		outcome = "malformed";
+	else if (failed)
+		outcome = "http_error";
+	metrics_webapp_call(endpoint, outcome, fr->elapsed_ms);
+}
+
+void
 rest_malformed(const struct fetch_result *fr, const char *url,
     const char *why, enum backend_fault *fault, const char **reason)
 {
@@ -228,6 +246,7 @@ on_auth_answer(const struct fetch_result *fr, void *arg)
 		res.threepids = answer.threepids;
 		res.nthreepids = answer.nthreepids;
 	}
+	rest_count_call("auth", fr, res.verdict == BACKEND_ERROR);
 	call->cb(&res, call->arg);
 	rest_auth_answer_clear(&answer);
 	free(call);

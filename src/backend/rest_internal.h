@@ -28,6 +28,14 @@ bool rest_answer_usable(const struct fetch_result *fr, const char *url,
     bool any_4xx_is_no, enum backend_fault *fault, const char **reason);
 
 /* Logs a malformed 2xx answer and sets *fault and *reason likewise. */
+/*
+ * Counts a finished webapp call in the metrics under endpoint ("auth",
+ * "single", "bulk", "list"): "ok" when it gave a usable verdict, else
+ * "timeout", "unreachable", "http_error" or "malformed".
+ */
+void rest_count_call(const char *endpoint, const struct fetch_result *fr,
+    bool failed);
+
 void rest_malformed(const struct fetch_result *fr, const char *url,
     const char *why, enum backend_fault *fault, const char **reason);
 

@@ -173,6 +173,7 @@ on_list_answer(const struct fetch_result *fr, void *arg)
 			    fr->elapsed_ms);
 		}
 	}
+	rest_count_call("list", fr, res.verdict == BACKEND_ERROR);
 	call->cb(&res, call->arg);
 	rest_list_answer_clear(&answer);
 	free(call->after);

@@ -230,6 +230,7 @@ on_lookup_answer(const struct fetch_result *fr, void *arg)
 	} else if (res.reason != NULL) {
 		res.verdict = BACKEND_ERROR;
 	}
+	rest_count_call("single", fr, res.verdict == BACKEND_ERROR);
 	call->cb(&res, call->arg);
 	json_decref(root);
 	free(call);
@@ -273,6 +274,7 @@ on_bulk_answer(const struct fetch_result *fr, void *arg)
 	} else if (res.reason != NULL) {
 		res.verdict = BACKEND_ERROR;
 	}
+	rest_count_call("bulk", fr, res.verdict == BACKEND_ERROR);
 	call->cb(&res, call->arg);
 	free(matches);
 	json_decref(root);

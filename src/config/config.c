@@ -13,8 +13,10 @@
 #include <curl/curl.h>
 #include <yaml.h>
 
+#include "core/hostport.h"
 #include "core/mxid.h"
 #include "core/util.h"
+#include "crypto/sign.h"
 
 /* Largest config file read; anything bigger is a mistake, not a config. */
 #define CFG_MAX_FILE (1024 * 1024)
@@ -23,6 +25,7 @@ enum opt_type {
 	T_STR,      /* char *; YAML null is "" */
 	T_BOOL,     /* bool */
 	T_UINT,     /* unsigned, min..max */
+	T_SECS,     /* unsigned seconds, min..max: 90, or ma1sd's "1m 30s" */
 	T_LONG,     /* long, min..max */
 	T_SIZE,     /* size_t byte count, min..max */
 	T_PORT,     /* uint16_t, min..max */
@@ -63,6 +66,8 @@ static char *check_ip_literal(const char *);
 static char *check_readable_file(const char *);
 static char *check_key_id(const char *);
 static char *check_rotation_policy(const char *);
+static char *check_resolver(const char *);
+static char *check_connect_to(const char *);
 
 #define F(field) offsetof(struct cfg, field)
 /* Row shapes: a string with an optional check, a bounded number, the rest. */
@@ -80,11 +85,25 @@ static const struct option options[] = {
 	STR("server.name", server_name, NULL, check_server_name),
 	NUM("server.port", T_PORT, port, 1, 65535, "8090"),
 	STR("server.address", bind_address, NULL, check_ip_literal),
+	STR("server.hostname", hostname, NULL, NULL),
 	NUM("server.threads", T_UINT, threads, 0, 64, "0"),
 	NUM("server.maxBodySize", T_SIZE, max_body, 1024, 268435456, "4194304"),
-	NUM("server.connectionTimeout", T_UINT, conn_timeout, 1, 3600, "30"),
+	NUM("server.maxHeaderSize", T_SIZE, max_header, 2048, 1048576, "4096"),
+	NUM("server.connectionTimeout", T_SECS, conn_timeout, 1, 3600, "30"),
 	NUM("server.maxConnections", T_UINT, max_clients, 1, 1000000, "16384"),
+	NUM("server.maxConcurrentRequests", T_UINT, max_active, 1, 1000000,
+	    "4096"),
 	VAL("auth.allowFrom", T_CIDRS, auth_allow, "127.0.0.0/8 ::1/128 "
+	    "10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7"),
+	NUM("auth.rateLimit.maxFailuresPerUser", T_UINT, fail_user_max, 0,
+	    1000000, "10"),
+	NUM("auth.rateLimit.maxFailuresPerAddress", T_UINT, fail_peer_max, 0,
+	    100000000, "0"),
+	NUM("auth.rateLimit.window", T_SECS, fail_window, 1, 604800, "300"),
+	NUM("auth.rateLimit.maxTracked", T_UINT, fail_tracked, 1, 10000000,
+	    "100000"),
+	VAL("metrics.enabled", T_BOOL, metrics_enabled, "true"),
+	VAL("metrics.allowFrom", T_CIDRS, metrics_allow, "127.0.0.0/8 ::1/128 "
 	    "10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7"),
 	VAL("rest.enabled", T_BOOL, rest_enabled, "false"),
 	STR("rest.host", rest_host, NULL, NULL),
@@ -104,23 +123,32 @@ static const struct option options[] = {
 	VAL("rest.headers", T_HEADERS, headers, NULL),
 	STR("key.path", key_path, "/var/lib/signpost/signing.key", NULL),
 	STR("key.id", key_id, "ed25519:0", check_key_id),
-	NUM("lookup.validity", T_UINT, lookup_validity, 60, 3153600000u, "86400"),
+	NUM("lookup.validity", T_SECS, lookup_validity, 60, 3153600000u, "86400"),
 	NUM("lookup.maxBulkSize", T_UINT, max_bulk, 1, 1000000, "10000"),
 	NUM("lookup.bulkChunkSize", T_UINT, bulk_chunk, 1, 100000, "1000"),
+	VAL("lookup.cache.enabled", T_BOOL, cache_enabled, "true"),
+	NUM("lookup.cache.ttl", T_SECS, cache_ttl, 0, 604800, "300"),
+	NUM("lookup.cache.negativeTtl", T_SECS, cache_negative_ttl, 0, 604800,
+	    "60"),
+	NUM("lookup.cache.maxEntries", T_UINT, cache_max, 1, 100000000,
+	    "100000"),
 	STR("storage.provider.sqlite.database", db_path,
 	    "/var/lib/signpost/signpost.db", NULL),
-	NUM("accounts.tokenLifetime", T_UINT, token_lifetime, 0, 3153600000u,
+	NUM("accounts.tokenLifetime", T_SECS, token_lifetime, 0, 3153600000u,
 	    "31536000"),
 	VAL("federation.tlsVerify", T_BOOL, fed_tls_verify, "true"),
 	VAL("federation.allowPrivateAddresses", T_BOOL, fed_allow_private,
 	    "false"),
 	VAL("federation.allowedServers", T_STRLIST, fed_allowed, NULL),
+	STR("federation.resolver", fed_resolver, NULL, check_resolver),
+	{ "federation.connectTo", T_STRLIST, F(fed_connect_to), 0, 0, NULL,
+	    check_connect_to, false },
 	VAL("policy.policies", T_POLICIES, policies, NULL),
 	NUM("hashing.pepperLength", T_UINT, pepper_length, 8, 128, "20"),
 	STR("hashing.rotationPolicy", rotation_policy, "none",
 	    check_rotation_policy),
-	NUM("hashing.delay", T_UINT, pepper_rotation, 0, 3153600000u, "0"),
-	NUM("lookup.indexRefresh", T_UINT, index_refresh, 1, 604800, "600"),
+	NUM("hashing.delay", T_SECS, pepper_rotation, 0, 3153600000u, "0"),
+	NUM("lookup.indexRefresh", T_SECS, index_refresh, 1, 604800, "600"),
 	VAL("logging.level", T_LOGLEVEL, log_level, "info"),
 	VAL("logging.format", T_LOGFMT, log_json, "text"),
 };
@@ -213,28 +241,49 @@ check_ip_literal(const char *v)
 	return xstrdup("must be an IPv4 or IPv6 address literal");
 }
 
+/* A DNS server is an address: finding it by name would need DNS. */
+static char *
+check_resolver(const char *v)
+{
+	struct hostport hp;
+
+	if (hostport_parse(v, &hp) == 0 && hp.ip)
+		return NULL;
+	return xstrdup("must be an IP address with an optional port "
+	    "(1.2.3.4, 1.2.3.4:5353, [::1]:5353)");
+}
+
+static char *
+check_connect_to(const char *v)
+{
+	struct hostport from, to;
+
+	if (hostport_parse_mapping(v, &from, &to) == 0)
+		return NULL;
+	return xasprintf("%s: must be host:port:target-host:target-port", v);
+}
+
 /* ma1sd also knows per_requests; rotating on a count of requests lets
  * any client force rotations, so Signpost offers time-based rotation. */
 static char *
 check_rotation_policy(const char *v)
 {
-	if (strcmp(v, "none") == 0 || strcmp(v, "per_seconds") == 0)
+	/* per_requests (ma1sd's example) is handled, with a warning, in
+	 * finish(). */
+	if (strcmp(v, "none") == 0 || strcmp(v, "per_seconds") == 0 ||
+	    strcmp(v, "per_requests") == 0)
 		return NULL;
 	return xstrdup("must be none or per_seconds (with hashing.delay)");
 }
 
-/* Key ids are "<algorithm>:<version>"; only ed25519 signs. */
+/* Key ids are "<algorithm>:<version>"; only ed25519 signs. The signing
+ * module's own rule, so that -t never passes an id the key refuses. */
 static char *
 check_key_id(const char *v)
 {
-	static const char version_chars[] = "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
-	const char *version = v + strlen("ed25519:");
-
-	if (strncmp(v, "ed25519:", strlen("ed25519:")) != 0 ||
-	    *version == '\0' || version[strspn(version, version_chars)] != '\0')
-		return xstrdup("must be ed25519: followed by letters, digits "
-		    "or _ (e.g. ed25519:0)");
+	if (!sig_key_id_valid(v))
+		return xasprintf("must be ed25519: followed by 1 to %d letters, "
+		    "digits, _ or - (e.g. ed25519:0)", SIG_KEY_VERSION_MAX);
 	return NULL;
 }
 
@@ -269,6 +318,11 @@ check_http_url(const char *url, bool base)
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
 		goto out;
 	if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
+		goto out;
+	/* curl also reads one or three slashes ("http:/x/y" has host x),
+	 * which a reader of the file would not; only "scheme://host". */
+	if (strncmp(url + strlen(scheme), "://", 3) != 0 ||
+	    url[strlen(scheme) + 3] == '/')
 		goto out;
 	if (host[0] == '\0')
 		goto out;
@@ -374,7 +428,7 @@ add_cidr(struct loader *ld, const struct option *o, struct cidr_list *list,
 static void
 store_int(const struct option *o, void *field, int64_t v)
 {
-	if (o->type == T_UINT)
+	if (o->type == T_UINT || o->type == T_SECS)
 		*(unsigned *)field = (unsigned)v;
 	else if (o->type == T_LONG)
 		*(long *)field = (long)v;
@@ -398,6 +452,50 @@ set_string(struct loader *ld, const struct option *o, char **field,
 		error_at(ld, m, o->key, "%s", why);
 		free(why);
 	}
+}
+
+/*
+ * Seconds, as a plain number or as ma1sd wrote durations: space-separated
+ * parts of digits and a unit, s, m, h or d ("1h 30m"). Returns 0 and sets
+ * *out, or -1.
+ */
+static int
+parse_duration(const char *s, int64_t *out)
+{
+	static const struct { char unit; int64_t secs; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+	};
+	/* Far beyond any key's bound, and no overflow below it. */
+	const int64_t cap = INT64_C(1) << 40;
+	int64_t total = 0, n;
+	char part[24];
+
+	if (parse_int64(s, 0, cap, out) == 0)
+		return 0;
+	if (*s == '\0')
+		return -1;
+	while (*s != '\0') {
+		size_t len = strcspn(s, " ");
+		int64_t mult = 0;
+
+		if (len < 2 || len >= sizeof(part))
+			return -1;
+		memcpy(part, s, len - 1);
+		part[len - 1] = '\0';
+		for (size_t i = 0; i < ARRAY_LEN(units); i++)
+			if (units[i].unit == s[len - 1])
+				mult = units[i].secs;
+		if (mult == 0 || parse_int64(part, 0, cap, &n) != 0)
+			return -1;
+		total += n * mult;
+		if (total > cap)
+			return -1;
+		s += len;
+		while (*s == ' ')
+			s++;
+	}
+	*out = total;
+	return 0;
 }
 
 /* Sets a scalar-valued option from text: file values and defaults alike. */
@@ -428,6 +526,14 @@ set_scalar(struct loader *ld, const struct option *o, const char *text,
 		else
 			error_at(ld, m, o->key, "must be an integer from "
 			    "%" PRId64 " to %" PRId64, o->min, o->max);
+		break;
+	case T_SECS:
+		if (parse_duration(text, &n) == 0 && n >= o->min && n <= o->max)
+			store_int(o, field, n);
+		else
+			error_at(ld, m, o->key, "must be seconds from %" PRId64
+			    " to %" PRId64 ", as a number or with units like "
+			    "\"90s\", \"10m\", \"1h 30m\", \"7d\"", o->min, o->max);
 		break;
 	case T_LOGLEVEL:
 		if (log_level_parse(text, field) != 0)
@@ -585,6 +691,13 @@ set_strlist(struct loader *ld, const struct option *o, const yaml_node_t *v)
 			error_at(ld, &one[0]->start_mark, o->key,
 			    "list items must be non-empty single values");
 		} else {
+			char *why = o->check ? o->check(text) : NULL;
+
+			if (why != NULL) {
+				error_at(ld, &item->start_mark, o->key, "%s",
+				    why);
+				free(why);
+			}
 			*list = xrealloc(*list, (*count + 1) * sizeof(**list));
 			(*list)[(*count)++] = xstrdup(text);
 		}
@@ -728,6 +841,12 @@ apply(struct loader *ld, size_t i, const yaml_node_t *k, const yaml_node_t *v)
 		set_strlist(ld, o, v);
 	else if (o->type == T_POLICIES)
 		set_policies(ld, o, v);
+	else if (o->type == T_LOGLEVEL && v->type == YAML_MAPPING_NODE) {
+		/* mxisd's Java logger levels per package: nothing here. */
+		warn_at(ld, &v->start_mark, o->key, "per-package levels are "
+		    "mxisd's; ignored, the level stays %s", o->def);
+		set_scalar(ld, o, o->def, &v->start_mark);
+	}
 	else if (v->type != YAML_SCALAR_NODE)
 		error_at(ld, &v->start_mark, o->key,
 		    "expected a single value, found %s", node_kind(v));
@@ -810,6 +929,7 @@ walk(struct loader *ld, const yaml_node_t *map, const char *prefix)
 }
 
 /* After the walk: defaults, then checks that involve several keys. */
+
 
 static struct seen *
 seen_of(struct loader *ld, const char *key)
@@ -958,6 +1078,58 @@ check_key_path(struct loader *ld)
 }
 
 static void
+finish_rotation(struct loader *ld)
+{
+	struct cfg *c = ld->cfg;
+	const char *policy = c->rotation_policy ? c->rotation_policy : "";
+	const yaml_mark_t *m = first_mark(ld, (const char *[]){
+	    "hashing.rotationPolicy", "hashing.delay" }, 2);
+
+	if (strcmp(policy, "per_requests") == 0)
+		/* ma1sd changed the pepper every N lookups; a pepper must
+		 * come with an index built for it, which takes a listing. */
+		warn_at(ld, m, "hashing.rotationPolicy", "per_requests is not "
+		    "supported; the pepper does not rotate (use per_seconds)");
+	if (strcmp(policy, "per_seconds") != 0) {
+		c->pepper_rotation = 0;
+	} else if (c->pepper_rotation == 0 &&
+	    !seen_of(ld, "hashing.delay")->bad) {
+		/* ma1sd rotated every 10 s then; rebuilding the index that
+		 * often would hammer the webapp. */
+		c->pepper_rotation = c->index_refresh;
+		warn_at(ld, m, "hashing.delay", "not set; the pepper rotates "
+		    "every lookup.indexRefresh (%u s)", c->index_refresh);
+	}
+}
+
+/*
+ * ma1sd's server.hostname was the address it listened on. Taking it as
+ * server.address keeps an install that listened on loopback only from
+ * becoming public when it moves to Signpost.
+ */
+static void
+finish_hostname(struct loader *ld)
+{
+	struct cfg *c = ld->cfg;
+	const char *h = c->hostname;
+	const yaml_mark_t *m = first_mark(ld, (const char *[]){
+	    "server.hostname" }, 1);
+	char *why;
+
+	if (h == NULL || h[0] == '\0' || c->bind_address != NULL)
+		return;
+	if (strcmp(h, "localhost") == 0)
+		h = "127.0.0.1";
+	if ((why = check_ip_literal(h)) != NULL) {
+		free(why);
+		error_at(ld, m, "server.hostname", "ma1sd listened on this "
+		    "name; Signpost needs an IP address: set server.address");
+		return;
+	}
+	c->bind_address = xstrdup(h);
+}
+
+static void
 finish(struct loader *ld)
 {
 	static const char *const timeouts[] = { "rest.timeout",
@@ -977,13 +1149,8 @@ finish(struct loader *ld)
 	empty_to_null(&c->rest_host);
 	check_key_path(ld);
 	resolve_relative(ld, &c->db_path);
-	if (strcmp(c->rotation_policy ? c->rotation_policy : "", "per_seconds")
-	    != 0)
-		c->pepper_rotation = 0;
-	else if (c->pepper_rotation == 0)
-		error_at(ld, first_mark(ld, (const char *[]){ "hashing.delay",
-		    "hashing.rotationPolicy" }, 2), "hashing.delay",
-		    "must be set (seconds) when rotationPolicy is per_seconds");
+	finish_rotation(ld);
+	finish_hostname(ld);
 	resolve_endpoints(ld);
 }
 
@@ -1158,7 +1325,9 @@ cfg_free(struct cfg *cfg)
 	free(cfg->domain);
 	free(cfg->server_name);
 	free(cfg->bind_address);
+	free(cfg->hostname);
 	cidr_list_free(&cfg->auth_allow);
+	cidr_list_free(&cfg->metrics_allow);
 	free(cfg->rest_host);
 	free(cfg->url_auth);
 	free(cfg->url_single);
@@ -1172,6 +1341,10 @@ cfg_free(struct cfg *cfg)
 	for (size_t i = 0; i < cfg->nfed_allowed; i++)
 		free(cfg->fed_allowed[i]);
 	free(cfg->fed_allowed);
+	free(cfg->fed_resolver);
+	for (size_t i = 0; i < cfg->nfed_connect_to; i++)
+		free(cfg->fed_connect_to[i]);
+	free(cfg->fed_connect_to);
 	for (size_t i = 0; i < cfg->npolicies; i++) {
 		struct cfg_policy *p = &cfg->policies[i];
 

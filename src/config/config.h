@@ -43,13 +43,23 @@ struct cfg {
 	char *server_name;     /* server.name, defaults to domain */
 	uint16_t port;         /* server.port */
 	char *bind_address;    /* server.address; NULL: every address */
+	char *hostname;        /* server.hostname (ma1sd): the address
+				  when server.address is not set */
 	unsigned threads;      /* server.threads; 0 in the file = CPU count */
 	size_t max_body;       /* server.maxBodySize, bytes */
+	size_t max_header;     /* server.maxHeaderSize, bytes */
 	unsigned conn_timeout; /* server.connectionTimeout, seconds */
 	unsigned max_clients;  /* server.maxConnections */
+	unsigned max_active;   /* server.maxConcurrentRequests */
 
 	/* auth.* */
 	struct cidr_list auth_allow; /* auth.allowFrom */
+	unsigned fail_user_max;      /* auth.rateLimit.maxFailuresPerUser */
+	unsigned fail_peer_max;      /* auth.rateLimit.maxFailuresPerAddress */
+	unsigned fail_window;        /* auth.rateLimit.window, seconds */
+	unsigned fail_tracked;       /* auth.rateLimit.maxTracked */
+	bool metrics_enabled;        /* metrics.enabled */
+	struct cidr_list metrics_allow; /* metrics.allowFrom */
 
 	/* rest.* */
 	bool rest_enabled;
@@ -79,6 +89,10 @@ struct cfg {
 	unsigned lookup_validity;   /* lookup.validity, seconds */
 	unsigned max_bulk;          /* lookup.maxBulkSize, entries */
 	unsigned bulk_chunk;        /* lookup.bulkChunkSize, entries per call */
+	bool cache_enabled;         /* lookup.cache.enabled */
+	unsigned cache_ttl;         /* lookup.cache.ttl, seconds; 0: off */
+	unsigned cache_negative_ttl; /* lookup.cache.negativeTtl, seconds */
+	unsigned cache_max;         /* lookup.cache.maxEntries */
 
 	/* storage.*, accounts.* */
 	char *db_path;          /* storage.provider.sqlite.database */
@@ -89,6 +103,9 @@ struct cfg {
 	bool fed_allow_private;  /* federation.allowPrivateAddresses */
 	char **fed_allowed;      /* federation.allowedServers; none: any */
 	size_t nfed_allowed;
+	char *fed_resolver;      /* federation.resolver; NULL: the system's */
+	char **fed_connect_to;   /* federation.connectTo "h:p:h:p" lines */
+	size_t nfed_connect_to;
 
 	/* policy.* */
 	struct cfg_policy *policies; /* policy.policies */

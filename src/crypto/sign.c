@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "crypto/canonical.h"
@@ -47,8 +48,11 @@ version_valid(const char *v, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		char c = v[i];
 
+		/* The spec's key versions are [a-zA-Z0-9_]; mxisd and ma1sd
+		 * also used '-' (URL-safe base64 serials), and a migrated
+		 * server must keep signing under the id it had. */
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '_'))
+		    (c >= '0' && c <= '9') || c == '_' || c == '-'))
 			return false;
 	}
 	return true;
@@ -98,6 +102,27 @@ b64_decode_exact(const char *s, size_t slen, unsigned char *out,
 	    B64_VARIANT);
 	secure_wipe(copy, sizeof(copy));
 	return rc == 0 && bin_len == outlen ? 0 : -1;
+}
+
+/*
+ * A seed as mxisd and ma1sd wrote it: base64 of the 32 bytes, standard or
+ * URL-safe, padded or not (Apache Commons decodes them all).
+ */
+static int
+decode_foreign_seed(const char *s, size_t len, unsigned char seed[SIG_SEED_LEN])
+{
+	char copy[B64_CHARS(SIG_SEED_LEN)];
+	int rc;
+
+	while (len > 0 && s[len - 1] == '=')
+		len--;
+	if (len != sizeof(copy))
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		copy[i] = s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i];
+	rc = b64_decode_exact(copy, len, seed, SIG_SEED_LEN);
+	secure_wipe(copy, sizeof(copy));
+	return rc;
 }
 
 struct sig_key *
@@ -177,7 +202,8 @@ is_blank(char c)
 
 /*
  * Parses the key file text buf[0..n): points *version into buf and decodes
- * the seed. Blanks around and between fields and empty lines after the key
+ * the seed. A file holding only a seed (mxisd's first format) has no
+ * version: *version is NULL. Blanks around and between fields and empty lines after the key
  * are allowed, as Synapse's reader (str.split) allows them; a second key is
  * not. Sets *why to a static reason on failure; it never quotes the file,
  * which holds a secret.
@@ -219,6 +245,12 @@ parse_key_file(const char *buf, size_t n, const char **version,
 		*why = "it is empty";
 		return -1;
 	}
+	if (nf == 1 && decode_foreign_seed(field[0], flen[0], seed) == 0) {
+		/* mxisd up to 1.2: the seed alone, version 0 implied. */
+		*version = NULL;
+		*vlen = 0;
+		return 0;
+	}
 	if (flen[0] != strlen(KEY_ALGORITHM) ||
 	    memcmp(field[0], KEY_ALGORITHM, flen[0]) != 0) {
 		*why = "it does not start with \"" KEY_ALGORITHM " \"";
@@ -229,7 +261,7 @@ parse_key_file(const char *buf, size_t n, const char **version,
 		return -1;
 	}
 	if (!version_valid(field[1], flen[1])) {
-		*why = "the version is not 1 to 64 letters, digits or '_'";
+		*why = "the version is not 1 to 64 letters, digits, '_' or '-'";
 		return -1;
 	}
 	if (b64_decode_exact(field[2], flen[2], seed, SIG_SEED_LEN) != 0) {
@@ -306,12 +338,13 @@ load_key_file(int fd, const char *path, const char *key_id, char *err,
 	if (parse_key_file(buf, (size_t)n, &version, &vlen, seed, &why) != 0) {
 		errbuf_printf(err, errlen, "key file %s is malformed: %s; expected one "
 		    "line \"" KEY_ALGORITHM " <version> <seed in unpadded "
-		    "base64>\" (a key file from mxisd cannot be reused: point "
-		    "the key path at a file that does not exist yet and a new "
-		    "key is made)", path, why);
+		    "base64>\", or mxisd's seed alone", path, why);
 		goto out;
 	}
-	if (vlen != strlen(want) || memcmp(version, want, vlen) != 0) {
+	if (version == NULL) {
+		log_info("key file %s is in mxisd's format (the seed alone); "
+		    "using it as %s", path, key_id);
+	} else if (vlen != strlen(want) || memcmp(version, want, vlen) != 0) {
 		errbuf_printf(err, errlen, "key file %s holds key " KEY_ID_PREFIX "%.*s "
 		    "but the configured key id is %s: set the key id to "
 		    KEY_ID_PREFIX "%.*s, or point the key path at another "
@@ -373,8 +406,8 @@ sync_parent_dir(const char *path)
  * load that instead.
  */
 static struct sig_key *
-create_key_file(const char *path, const char *key_id, bool *exists,
-    char *err, size_t errlen)
+create_key_file(const char *path, const char *key_id,
+    const unsigned char *given, bool *exists, char *err, size_t errlen)
 {
 	const char *version = key_id + strlen(KEY_ID_PREFIX);
 	unsigned char seed[SIG_SEED_LEN];
@@ -396,7 +429,10 @@ create_key_file(const char *path, const char *key_id, bool *exists,
 		    " (its directory does not exist)" : "");
 		return NULL;
 	}
-	randombytes_buf(seed, sizeof(seed));
+	if (given != NULL)
+		memcpy(seed, given, sizeof(seed));
+	else
+		randombytes_buf(seed, sizeof(seed));
 	sodium_bin2base64(seed_b64, sizeof(seed_b64), seed, sizeof(seed),
 	    B64_VARIANT);
 	len = snprintf(line, sizeof(line), KEY_ALGORITHM " %s %s\n", version,
@@ -418,8 +454,9 @@ create_key_file(const char *path, const char *key_id, bool *exists,
 	}
 	sync_parent_dir(path);
 	k = sig_key_from_seed(seed, key_id);
-	log_info("created a new signing key %s at %s (public key %s)", key_id,
-	    path, k->pub_b64);
+	if (given == NULL)
+		log_info("created a new signing key %s at %s (public key %s)",
+		    key_id, path, k->pub_b64);
 out:
 	secure_wipe(seed, sizeof(seed));
 	secure_wipe(seed_b64, sizeof(seed_b64));
@@ -437,8 +474,8 @@ sig_key_load_or_create(const char *path, const char *key_id, char *err,
 
 	if (!sig_key_id_valid(key_id)) {
 		errbuf_printf(err, errlen, "key id \"%s\" is not " KEY_ID_PREFIX
-		    "<version> with a version of 1 to %d letters, digits or "
-		    "'_'", key_id ? key_id : "", SIG_KEY_VERSION_MAX);
+		    "<version> with a version of 1 to %d letters, digits, '_' "
+		    "or '-'", key_id ? key_id : "", SIG_KEY_VERSION_MAX);
 		return NULL;
 	}
 	/* Two rounds: a file created by someone else between our open and
@@ -453,13 +490,104 @@ sig_key_load_or_create(const char *path, const char *key_id, char *err,
 			    strerror(errno));
 			return NULL;
 		}
-		k = create_key_file(path, key_id, &exists, err, errlen);
+		k = create_key_file(path, key_id, NULL, &exists, err, errlen);
 		if (!exists)
 			return k;
 	}
 	errbuf_printf(err, errlen, "key file %s exists but cannot be opened (a "
 	    "symbolic link to nowhere?)", path);
 	return NULL;
+}
+
+/* ---- mxisd's key store ---- */
+
+/* Reads a small JSON file (it may hold a seed: the buffer is wiped). NULL
+ * with errno set (ENOENT when absent), or EINVAL when it is not JSON. */
+static json_t *
+read_json_file(const char *path)
+{
+	char buf[KEY_FILE_MAX];
+	const char *why;
+	json_t *v = NULL;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0)
+		return NULL;
+	n = read_small(fd, buf, sizeof(buf));
+	close(fd);
+	if (n >= 0 && (v = json_parse(buf, (size_t)n, &why)) == NULL)
+		errno = EINVAL;
+	secure_wipe(buf, sizeof(buf));
+	return v;
+}
+
+int
+sig_key_import_mxisd(const char *dir, const char *dest, const char *key_id,
+    char *err, size_t errlen)
+{
+	const char *want = key_id + strlen(KEY_ID_PREFIX), *serial, *b64;
+	unsigned char seed[SIG_SEED_LEN];
+	json_t *current = NULL, *stored = NULL;
+	char *cur_path, *key_path = NULL;
+	struct sig_key *k = NULL;
+	bool exists;
+	int rc = -1;
+
+	if (access(dest, F_OK) == 0 || !sig_key_id_valid(key_id))
+		return 0;
+	cur_path = xasprintf("%s/current", dir);
+	if ((current = read_json_file(cur_path)) == NULL) {
+		rc = errno == ENOENT ? 0 : -1;
+		if (rc < 0 && errno == EINVAL)
+			errbuf_printf(err, errlen, "mxisd key store %s: %s is "
+			    "not JSON", dir, cur_path);
+		else if (rc < 0)
+			errbuf_printf(err, errlen, "mxisd key store %s: cannot "
+			    "read %s: %s", dir, cur_path, strerror(errno));
+		goto out;
+	}
+	serial = json_string_value(json_object_get(current, "serial"));
+	if (serial == NULL || !version_valid(serial, strlen(serial)) ||
+	    strcmp(json_string_value(json_object_get(current, "algo")) ?
+	    json_string_value(json_object_get(current, "algo")) : "",
+	    KEY_ALGORITHM) != 0) {
+		errbuf_printf(err, errlen, "mxisd key store %s: %s does not name "
+		    "an " KEY_ALGORITHM " key", dir, cur_path);
+		goto out;
+	}
+	if (strcmp(serial, want) != 0) {
+		errbuf_printf(err, errlen, "mxisd key store %s holds key "
+		    KEY_ID_PREFIX "%s but the configured key id is %s: set the "
+		    "key id to " KEY_ID_PREFIX "%s to keep signing with it",
+		    dir, serial, key_id, serial);
+		goto out;
+	}
+	key_path = xasprintf("%s/regular/" KEY_ALGORITHM "/%s", dir, serial);
+	if ((stored = read_json_file(key_path)) == NULL ||
+	    (b64 = json_string_value(json_object_get(stored, "key"))) == NULL ||
+	    decode_foreign_seed(b64, strlen(b64), seed) != 0) {
+		errbuf_printf(err, errlen, "mxisd key store %s: %s is missing or "
+		    "does not hold a key", dir, key_path);
+		goto out;
+	}
+	k = create_key_file(dest, key_id, seed, &exists, err, errlen);
+	if (k == NULL) {
+		rc = exists ? 0 : -1; /* exists: made meanwhile, use that */
+		goto out;
+	}
+	log_info("imported mxisd's signing key %s from %s into %s (public key "
+	    "%s); the old store can be deleted once Signpost runs", key_id,
+	    key_path, dest, k->pub_b64);
+	rc = 1;
+out:
+	secure_wipe(seed, sizeof(seed));
+	sig_key_free(k);
+	json_decref(current);
+	json_decref(stored);
+	free(cur_path);
+	free(key_path);
+	return rc;
 }
 
 /* ---- JSON signatures ---- */

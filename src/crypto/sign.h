@@ -37,7 +37,8 @@ struct sig_key;
 
 /*
  * Whether key_id is "ed25519:<version>", the version being 1 to
- * SIG_KEY_VERSION_MAX letters, digits or '_' (the spec's key id alphabet).
+ * SIG_KEY_VERSION_MAX letters, digits, '_' or '-' (the spec's alphabet plus
+ * mxisd's '-').
  */
 bool sig_key_id_valid(const char *key_id);
 
@@ -53,6 +54,18 @@ bool sig_key_id_valid(const char *key_id);
  * created (for instance because its directory does not exist). The file is
  * never modified or replaced when it exists.
  */
+/*
+ * mxisd (1.3 and later) and ma1sd kept keys in a folder: "current" names
+ * the key in use, "regular/ed25519/<serial>" holds it as JSON. When dir is
+ * such a store and dest does not exist yet, writes the current key to
+ * dest in Signpost's format (mode 0600), so that the server keeps its
+ * identity across the move. Returns 1 when it did, 0 when there was
+ * nothing to import (no store, or dest exists), -1 with a message in err
+ * (never key material) when the store is broken or holds another key id.
+ */
+int sig_key_import_mxisd(const char *dir, const char *dest,
+    const char *key_id, char *err, size_t errlen);
+
 struct sig_key *sig_key_load_or_create(const char *path, const char *key_id,
     char *err, size_t errlen);
 

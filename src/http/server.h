@@ -28,13 +28,24 @@ struct http_server_opts {
 	size_t max_body;       /* bigger bodies get 413 before the handler */
 	unsigned conn_timeout; /* seconds of inactivity before a close */
 	unsigned max_clients;  /* concurrent connections */
+	size_t max_active;     /* requests under way at once; 0: no limit */
+	size_t conn_memory;    /* buffer per connection, headers included */
 };
 
 /* Binds and starts serving. Returns NULL (and logs why) on failure. */
 struct http_server *http_server_start(const struct http_server_opts *opts,
     http_handler handler, void *arg);
-/* Stops accepting new connections; requests under way go on. */
+/*
+ * Stops accepting new connections; requests under way go on, and new
+ * requests on open connections get 503 and a closed connection.
+ */
 void http_server_quiesce(struct http_server *srv);
+/*
+ * Waits up to timeout_ms for every request handed to the handler to be
+ * completed (its answer sent or its client gone). Returns how many are
+ * still under way.
+ */
+size_t http_server_drain(struct http_server *srv, unsigned timeout_ms);
 /* Stops and frees. Every pending request must have been answered. */
 void http_server_stop(struct http_server *srv);
 
@@ -50,10 +61,22 @@ const char *http_req_body(const struct http_request *req, size_t *len);
 /* The peer's address in IPv4-mapped IPv6 form (see core/cidr.h). */
 const uint8_t *http_req_peer(const struct http_request *req);
 
+/* Names the request's endpoint in metrics ("lookup", …); label must be a
+ * static string. Unlabelled requests count as "unknown". */
+void http_req_set_label(struct http_request *req, const char *label);
+
 /*
- * Answers req with status and a JSON body (takes ownership of body, which
- * must come from malloc). Extra headers are given as a NULL-terminated
- * list of name, value pairs (copied), or NULL. Safe from any thread,
+ * Calls fn(arg) once req is over (answer sent or connection gone), on a
+ * server thread; for releasing what the request held. One per request.
+ */
+void http_req_on_done(struct http_request *req, void (*fn)(void *),
+    void *arg);
+
+/*
+ * Answers req with status and a body (takes ownership of body, which
+ * must come from malloc), JSON unless the headers name a Content-Type.
+ * Extra headers are given as a NULL-terminated list of name, value pairs
+ * (copied), or NULL. Safe from any thread,
  * exactly once per request.
  */
 void http_respond(struct http_request *req, unsigned status, char *body,

@@ -13,27 +13,6 @@ struct auth_call {
 	void *arg;
 };
 
-struct identity *
-identity_new(const struct backend *backend, const struct identity_opts *opts)
-{
-	struct identity *id = xcalloc(1, sizeof(*id));
-
-	id->backend = *backend;
-	id->domain = xstrdup(opts->domain);
-	id->bulk_chunk = opts->bulk_chunk ? opts->bulk_chunk : 1;
-	return id;
-}
-
-void
-identity_free(struct identity *id)
-{
-	if (id == NULL)
-		return;
-	id->backend.ops->destroy(id->backend.self);
-	free(id->domain);
-	free(id);
-}
-
 static void
 on_backend_auth(const struct backend_auth_result *br, void *arg)
 {

@@ -286,3 +286,41 @@ hashing_index(struct hashing *h)
 {
 	return hashidx_slot_get(h->slot);
 }
+
+void
+hashing_adopt(struct hashing *h, struct hashing *old)
+{
+	struct hashidx *idx, *cur;
+	char *pepper;
+
+	if (!hashing_sha256_available(h) || (idx = hashing_index(old)) == NULL)
+		return;
+	pepper = hashing_pepper(old);
+	pthread_mutex_lock(&h->lock);
+	/* Under the lock build_end publishes with: a finished build of our
+	 * own is newer and wins. */
+	cur = hashidx_slot_get(h->slot);
+	if (cur == NULL && strcmp(pepper, h->pepper) == 0) {
+		hashidx_slot_set(h->slot, idx);
+		idx = NULL;
+	}
+	pthread_mutex_unlock(&h->lock);
+	hashidx_unref(cur);
+	hashidx_unref(idx);
+	free(pepper);
+}
+
+int
+hashing_index_info(struct hashing *h, size_t *entries, double *age_seconds)
+{
+	struct hashidx *idx = hashing_index(h);
+	uint64_t now = now_realtime_ms(), built;
+
+	if (idx == NULL)
+		return -1;
+	*entries = hashidx_size(idx);
+	built = hashidx_built_at_ms(idx);
+	*age_seconds = now > built ? (double)(now - built) / 1000.0 : 0;
+	hashidx_unref(idx);
+	return 0;
+}

@@ -36,6 +36,15 @@ void hashing_stop(struct hashing *h);
 bool hashing_sha256_available(const struct hashing *h);
 /* The pepper clients must use now; a new string. */
 char *hashing_pepper(struct hashing *h);
+/*
+ * Serves old's index (same pepper only) until h has built its own: a
+ * reload then never drops sha256 lookups while the new index builds. The
+ * caller knows both list the same store for the same domain.
+ */
+void hashing_adopt(struct hashing *h, struct hashing *old);
+/* The index in use: 0 and its size and age, or -1 when none is built. */
+int hashing_index_info(struct hashing *h, size_t *entries,
+    double *age_seconds);
 /* A reference to the current index (hashidx_unref it), or NULL when none
  * has been built yet. */
 struct hashidx *hashing_index(struct hashing *h);

@@ -9,12 +9,17 @@
 #include <stddef.h>
 
 #include "backend/backend.h"
+#include "core/cache.h"
 
 struct identity;
 
 struct identity_opts {
 	const char *domain;  /* matrix.domain, for localpart ids */
 	size_t bulk_chunk;   /* entries per bulk call to the store */
+	/* The lookup cache: off when cache_max is 0. A TTL of 0 keeps that
+	 * kind of answer (found / not found) out of it. */
+	size_t cache_max;
+	unsigned cache_ttl_s, cache_negative_ttl_s;
 };
 
 /* Takes ownership of backend (destroyed by identity_free). */
@@ -63,9 +68,12 @@ typedef void (*identity_lookup_cb)(const struct identity_lookup_result *res,
     void *arg);
 
 /*
- * Who owns (medium, address)? Uses the store's single lookup, or its bulk
- * lookup with one entry when single lookups are off; with neither, the
- * answer is "no". Returns 0 and calls cb exactly once, or -1 without.
+ * Who owns (medium, address)? Answers from the cache when it can (cb runs
+ * before this returns); otherwise asks the store's single lookup, or its
+ * bulk lookup with one entry when single lookups are off; with neither,
+ * the answer is "no". Identical lookups under way at the same time share
+ * one store call. Found and not-found answers are cached, errors never.
+ * Returns 0 and calls cb exactly once, or -1 without.
  */
 int identity_lookup(struct identity *id, const char *medium,
     const char *address, identity_lookup_cb cb, void *arg);
@@ -83,13 +91,25 @@ typedef void (*identity_bulk_cb)(const struct identity_bulk_result *res,
     void *arg);
 
 /*
- * Who owns each of q[0..n)? q must stay valid until cb. The queries go to
- * the store's bulk lookup in chunks of bulk_chunk, all at once, or as
+ * Who owns each of q[0..n)? q must stay valid until cb. Cached answers are
+ * used; the other queries go to the store's bulk lookup in chunks of
+ * bulk_chunk, all at once, or as
  * concurrent single lookups when bulk lookups are off. If any part fails,
  * the whole answer is an error: a partial answer would pass for "these
  * addresses have no owner". Returns 0 and calls cb exactly once, or -1.
  */
 int identity_bulk_lookup(struct identity *id, const struct backend_threepid *q,
     size_t n, identity_bulk_cb cb, void *arg);
+
+/*
+ * Is the store reachable? Asks it about an address nobody owns, past the
+ * cache: cb gets YES when the store answered (found or not), ERROR with
+ * its fault when not, and NO when the store has no lookups to ask.
+ * Returns 0 and calls cb exactly once, or -1 without.
+ */
+int identity_probe(struct identity *id, identity_lookup_cb cb, void *arg);
+
+/* The lookup cache's counters; all zero when it is off. */
+void identity_cache_stats(struct identity *id, struct cache_stats *out);
 
 #endif

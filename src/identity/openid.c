@@ -1,8 +1,8 @@
 #include "identity/openid.h"
 
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -10,54 +10,83 @@
 #include "core/log.h"
 #include "core/mxid.h"
 #include "core/util.h"
+#include "identity/srv.h"
 
-/* The federation port when neither the name nor delegation gives one. */
+/* The federation port when neither the name nor SRV gives one. */
 #define FEDERATION_PORT 8448
+/* The port of a URL without one: .well-known, and names found by SRV. */
+#define HTTPS_PORT 443
+/* Redirects followed for .well-known: the spec says to follow them and
+ * avoid loops; a handful covers real set-ups (apex to www, http to s). */
+#define WELL_KNOWN_REDIRECTS 5
+/* SRV targets tried in turn while earlier ones are unreachable (refused,
+ * DNS, TLS); a timeout is not retried, so this bounds the wait too. */
+#define SRV_MAX_ATTEMPTS 3
+/* The DNS bound when the config has none (rest.connectTimeout's
+ * default). */
+#define DEFAULT_DNS_TIMEOUT_MS 2000
 
 struct check {
 	struct fetch_engine *engine;
-	char *server_name;
+	const struct openid_config *config; /* may be NULL; read-only, also
+					       on the lookup thread */
+	char *server_name;   /* as the client gave it: sub must match */
 	char *token;
+	/* The name steps 4-6 resolve: the server name's host, or the
+	 * delegated one; also the Host header and TLS name there. */
+	char host[HOSTPORT_HOST_MAX + 1];
+	struct srv_answer srv; /* filled by the lookup thread */
+	bool via_srv;          /* userinfo calls go to srv.targets */
+	size_t next_target;
 	openid_cb cb;
 	void *arg;
 };
 
-static bool
-is_ip_literal(const char *host, size_t len)
+int
+openid_direct_dest(const char *name, struct openid_dest *dest)
 {
-	char buf[64];
-	unsigned char addr[16];
+	struct hostport hp;
 
-	if (len == 0 || len >= sizeof(buf))
-		return false;
-	if (host[0] == '[')
-		return true; /* mxid_server_name_valid checked the literal */
-	memcpy(buf, host, len);
-	buf[len] = '\0';
-	return inet_pton(AF_INET, buf, addr) == 1;
+	if (strlen(name) >= sizeof(dest->authority) ||
+	    hostport_parse(name, &hp) != 0 || (!hp.ip && hp.port < 0))
+		return -1;
+	/* The Host header is the name as written, port included only when
+	 * it was (steps 1 and 2, and 3.1-3.2 for a delegated name). */
+	strcpy(dest->authority, name);
+	strcpy(dest->host, hp.host);
+	dest->port = hp.port > 0 ? hp.port : FEDERATION_PORT;
+	return 0;
 }
 
-/* "host", "host:port", "[v6]", "[v6]:port" → https://…:port. */
-static char *
-base_of(const char *name)
+void
+openid_map_dest(const struct openid_config *config, struct openid_dest *dest)
 {
-	const char *end = name[0] == '[' ? strchr(name, ']') + 1 :
-					   name + strcspn(name, ":");
+	struct hostport from, to;
 
-	if (*end == ':')
-		return xasprintf("https://%s", name);
-	return xasprintf("https://%s:%d", name, FEDERATION_PORT);
+	/* Parsed per call: a few short lines, once per registration. */
+	for (size_t i = 0; config && i < config->nconnect_to; i++)
+		if (hostport_parse_mapping(config->connect_to[i], &from,
+			&to) == 0 && from.port == dest->port &&
+		    strcasecmp(from.host, dest->host) == 0) {
+			strcpy(dest->host, to.host);
+			dest->port = to.port;
+			return;
+		}
 }
 
 char *
-openid_direct_base(const char *name)
+openid_connect_line(const struct openid_dest *dest)
 {
-	const char *end = name[0] == '[' ? strchr(name, ']') + 1 :
-					   name + strcspn(name, ":");
+	struct hostport url;
 
-	if (*end == ':' || is_ip_literal(name, (size_t)(end - name)))
-		return base_of(name);
-	return NULL;
+	if (hostport_parse(dest->authority, &url) != 0)
+		return NULL; /* cannot happen: authorities come from parsing */
+	if (url.port < 0)
+		url.port = HTTPS_PORT;
+	if (dest->port == url.port && strcasecmp(dest->host, url.host) == 0)
+		return NULL;
+	return xasprintf("%s:%d:%s:%d", url.host, url.port, dest->host,
+	    dest->port);
 }
 
 char *
@@ -86,6 +115,27 @@ check_finish(struct check *c, enum backend_verdict verdict,
 	free(c);
 }
 
+static void ask_userinfo(struct check *c, const struct openid_dest *dest,
+    const char *step);
+
+/* RFC 2782: the next target in order, after an unreachable one. */
+static bool
+try_next_target(struct check *c)
+{
+	const struct srv_target *t;
+	struct openid_dest dest;
+
+	if (!c->via_srv || c->next_target >= c->srv.n ||
+	    c->next_target >= SRV_MAX_ATTEMPTS)
+		return false;
+	t = &c->srv.targets[c->next_target++];
+	snprintf(dest.authority, sizeof(dest.authority), "%s", c->host);
+	snprintf(dest.host, sizeof(dest.host), "%s", t->host);
+	dest.port = t->port;
+	ask_userinfo(c, &dest, c->srv.service);
+	return true;
+}
+
 static void
 on_userinfo(const struct fetch_result *fr, void *arg)
 {
@@ -95,6 +145,8 @@ on_userinfo(const struct fetch_result *fr, void *arg)
 
 	if (fr->outcome != FETCH_ANSWERED) {
 		log_warnx("homeserver %s: %s", c->server_name, fr->error);
+		if (fr->outcome == FETCH_UNREACHABLE && try_next_target(c))
+			return;
 		check_finish(c, BACKEND_ERROR, fr->outcome == FETCH_TIMEOUT ?
 		    BACKEND_FAULT_TIMEOUT : BACKEND_FAULT_BAD_GATEWAY, NULL);
 		return;
@@ -122,63 +174,164 @@ on_userinfo(const struct fetch_result *fr, void *arg)
 }
 
 static void
-ask_userinfo(struct check *c, const char *base)
+ask_userinfo(struct check *c, const struct openid_dest *found,
+    const char *step)
 {
 	char *escaped = curl_easy_escape(NULL, c->token, 0);
-	char *url;
+	struct openid_dest dest = *found;
+	char *line, *url;
+	int rc;
 
 	if (escaped == NULL)
 		fatalx("out of memory escaping a token");
-	url = xasprintf("%s/_matrix/federation/v1/openid/userinfo"
-	    "?access_token=%s", base, escaped);
+	openid_map_dest(c->config, &dest);
+	line = openid_connect_line(&dest);
+	log_debug("homeserver %s: %s: https://%s at %s:%d%s%s", c->server_name,
+	    step, found->authority, found->host, found->port,
+	    line ? ", connect-to " : "", line ? line : "");
+	url = xasprintf("https://%s/_matrix/federation/v1/openid/userinfo"
+	    "?access_token=%s", dest.authority, escaped);
 	secure_wipe(escaped, strlen(escaped));
 	curl_free(escaped);
-	if (fetch_get(c->engine, url, on_userinfo, c) != 0)
-		check_finish(c, BACKEND_ERROR, BACKEND_FAULT_BAD_GATEWAY, NULL);
+	rc = fetch_get_with(c->engine, url, &(struct fetch_call_opts){
+	    .connect_to = line }, on_userinfo, c);
 	secret_free(url);
+	free(line);
+	if (rc != 0)
+		check_finish(c, BACKEND_ERROR, BACKEND_FAULT_BAD_GATEWAY, NULL);
+}
+
+/* Runs on a lookup thread (fetch_run): may block up to the DNS bound. */
+static void
+srv_work(void *arg)
+{
+	struct check *c = arg;
+	const struct openid_config *config = c->config;
+	struct srv_opts opts = {
+		.resolver = config && config->resolver && *config->resolver ?
+		    config->resolver : NULL,
+		.timeout_ms = config && config->dns_timeout_ms > 0 ?
+		    config->dns_timeout_ms : DEFAULT_DNS_TIMEOUT_MS,
+	};
+
+	srv_lookup(&opts, c->host, &c->srv);
+}
+
+/* Back on the engine thread with the SRV answer: steps 4-6 (3.3-3.5). */
+static void
+srv_done(void *arg)
+{
+	struct check *c = arg;
+	struct openid_dest dest;
+
+	switch (c->srv.status) {
+	case SRV_FOUND:
+		c->via_srv = true;
+		try_next_target(c);
+		return;
+	case SRV_NONE:
+		snprintf(dest.authority, sizeof(dest.authority), "%s", c->host);
+		snprintf(dest.host, sizeof(dest.host), "%s", c->host);
+		dest.port = FEDERATION_PORT;
+		ask_userinfo(c, &dest, "no SRV record");
+		return;
+	case SRV_UNAVAILABLE:
+		log_warnx("homeserver %s: SRV %s.%s says there is no service",
+		    c->server_name, c->srv.service, c->host);
+		break;
+	case SRV_TIMEOUT:
+	case SRV_ERROR:
+		log_warnx("homeserver %s: %s", c->server_name, c->srv.error);
+		break;
+	}
+	check_finish(c, BACKEND_ERROR, c->srv.status == SRV_TIMEOUT ?
+	    BACKEND_FAULT_TIMEOUT : BACKEND_FAULT_BAD_GATEWAY, NULL);
+}
+
+static void
+srv_step(struct check *c)
+{
+	if (fetch_run(c->engine, srv_work, srv_done, c) != 0) {
+		log_warnx("homeserver %s: cannot start an SRV lookup (engine "
+		    "stopping or %d lookups under way)", c->server_name,
+		    FETCH_MAX_JOBS);
+		check_finish(c, BACKEND_ERROR, BACKEND_FAULT_BAD_GATEWAY, NULL);
+	}
 }
 
 static void
 on_well_known(const struct fetch_result *fr, void *arg)
 {
 	struct check *c = arg;
-	char *delegated = NULL, *base;
+	struct openid_dest dest;
+	struct hostport hp;
+	char *delegated = NULL;
 
 	if (fr->outcome == FETCH_ANSWERED && fr->status == 200)
 		delegated = openid_parse_well_known(fr->body, fr->body_len);
-	base = base_of(delegated ? delegated : c->server_name);
-	log_debug("homeserver %s: federation at %s", c->server_name, base);
-	ask_userinfo(c, base);
-	free(base);
+	if (delegated == NULL) {
+		log_debug("homeserver %s: no delegation in .well-known (%s)",
+		    c->server_name, fr->outcome == FETCH_ANSWERED ?
+		    "answer not used" : fr->error);
+		srv_step(c);
+	} else if (openid_direct_dest(delegated, &dest) == 0) {
+		ask_userinfo(c, &dest, ".well-known");
+	} else if (hostport_parse(delegated, &hp) == 0) {
+		/* A delegated hostname without a port goes through SRV
+		 * itself, and is then the Host header and TLS name. */
+		log_debug("homeserver %s: .well-known delegates to %s",
+		    c->server_name, hp.host);
+		strcpy(c->host, hp.host);
+		srv_step(c);
+	} else {
+		srv_step(c); /* cannot happen: the parser checked the name */
+	}
 	free(delegated);
 }
 
 int
-openid_verify(struct fetch_engine *engine, const char *server_name,
+openid_verify(struct fetch_engine *engine,
+    const struct openid_config *config, const char *server_name,
     const char *token, openid_cb cb, void *arg)
 {
 	struct check *c = xcalloc(1, sizeof(*c));
-	char *base = openid_direct_base(server_name);
-	char *url;
+	struct openid_dest dest;
+	struct hostport hp;
+	char *url, *line;
+	int rc;
 
 	c->engine = engine;
+	c->config = config;
 	c->server_name = xstrdup(server_name);
 	c->token = xstrdup(token);
 	c->cb = cb;
 	c->arg = arg;
-	if (base != NULL) {
-		ask_userinfo(c, base);
-		free(base);
+	if (openid_direct_dest(server_name, &dest) == 0) {
+		ask_userinfo(c, &dest, "server name");
 		return 0;
 	}
-	url = xasprintf("https://%s/.well-known/matrix/server", server_name);
-	if (fetch_get(engine, url, on_well_known, c) != 0) {
-		free(url);
+	if (hostport_parse(server_name, &hp) != 0) {
+		rc = -1;
+		goto out;
+	}
+	strcpy(c->host, hp.host);
+	snprintf(dest.authority, sizeof(dest.authority), "%s", hp.host);
+	snprintf(dest.host, sizeof(dest.host), "%s", hp.host);
+	dest.port = HTTPS_PORT;
+	openid_map_dest(config, &dest);
+	line = openid_connect_line(&dest);
+	url = xasprintf("https://%s/.well-known/matrix/server", hp.host);
+	rc = fetch_get_with(engine, url, &(struct fetch_call_opts){
+	    .connect_to = line, .https_redirects = WELL_KNOWN_REDIRECTS },
+	    on_well_known, c);
+	free(url);
+	free(line);
+out:
+	if (rc != 0) {
 		secret_free(c->token);
 		free(c->server_name);
 		free(c);
 		return -1;
 	}
-	free(url);
 	return 0;
 }

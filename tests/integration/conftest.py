@@ -1,6 +1,8 @@
 """Fixtures: a fake webapp, and the real daemon started on a free port from
 an inline config."""
 
+import base64
+import hashlib
 import json
 import os
 import signal
@@ -13,7 +15,7 @@ import urllib.request
 
 import pytest
 
-from fakeapp import FakeWebapp
+from fakeapp import FakeWebapp, Reply
 
 BIN = os.environ.get("SIGNPOST_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "signpost")
@@ -163,3 +165,42 @@ def cert(tmp_path_factory):
                     "-keyout", str(key), "-out", str(crt)],
                    check=True, capture_output=True)
     return str(crt), str(key)
+
+
+# Identity Service v2 paths, and the webapp endpoints Signpost calls for it.
+BULK = "/_mxisd/identity/api/v1/lookup/bulk"
+LIST = "/_signpost/identity/api/v1/list"
+V2 = "/_matrix/identity/v2"
+USERINFO = "/_matrix/federation/v1/openid/userinfo?access_token="
+
+
+@pytest.fixture
+def homeserver(cert):
+    """A fake HTTPS homeserver; .name is its server name (IP and port)."""
+    hs = FakeWebapp(tls=cert)
+    hs.name = "127.0.0.1:%d" % hs.port
+    yield hs
+    hs.stop()
+
+
+def sha256_b64(address, medium, pepper):
+    digest = hashlib.sha256(("%s %s %s" % (address, medium, pepper))
+                            .encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def serve_listing(webapp, entries):
+    """A paging listing endpoint over entries, two per page."""
+    def answer(j):
+        start = int(j["list"].get("after") or 0)
+        page = entries[start:start + 2]
+        nxt = str(start + 2) if start + 2 < len(entries) else None
+        return Reply(200, {"list": page, "next": nxt})
+    webapp.dynamic(LIST, answer)
+
+
+def wait_for_log(d, text, timeout=10):
+    deadline = time.monotonic() + timeout
+    while text not in d.logs():
+        assert time.monotonic() < deadline, "no %r in logs" % text
+        time.sleep(0.02)

@@ -46,8 +46,9 @@ class Recorded:
 
 
 class FakeWebapp:
-    def __init__(self, tls=None):
-        """tls: (certfile, keyfile) to serve HTTPS instead of HTTP."""
+    def __init__(self, tls=None, port=0):
+        """tls: (certfile, keyfile) to serve HTTPS instead of HTTP; port:
+        0 for any free one, or a given one (a webapp coming back)."""
         self.requests = []
         self.replies = {}      # path -> list of Reply, consumed in order
         self.default = {}      # path -> Reply used when the list is empty
@@ -56,6 +57,7 @@ class FakeWebapp:
         self.in_flight = 0
         self.max_in_flight = 0
         self.client_ports = set()
+        self.connections = set()  # open client sockets, cut by stop()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -63,6 +65,16 @@ class FakeWebapp:
 
             def log_message(self, *args):
                 pass
+
+            def setup(self):
+                super().setup()
+                with fake.lock:
+                    fake.connections.add(self.connection)
+
+            def finish(self):
+                with fake.lock:
+                    fake.connections.discard(self.connection)
+                super().finish()
 
             def do_POST(self):
                 fake._handle(self)
@@ -75,7 +87,7 @@ class FakeWebapp:
             # concurrent calls, which then wait a second to retry.
             request_queue_size = 256
 
-        self.server = Server(("127.0.0.1", 0), Handler)
+        self.server = Server(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = "http://127.0.0.1:%d" % self.port
@@ -91,8 +103,17 @@ class FakeWebapp:
         self.thread.start()
 
     def stop(self):
+        """Stops like a webapp going down: no new connections, and the
+        open keep-alive ones cut."""
         self.server.shutdown()
         self.server.server_close()
+        with self.lock:
+            conns = list(self.connections)
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def reply(self, path, *replies):
         with self.lock:

@@ -2,29 +2,12 @@
 accounts, terms, hash_details and lookups (none through the webapp's bulk
 endpoint, sha256 from the index built from the listing endpoint)."""
 
-import base64
-import hashlib
 import os
 import sqlite3
-import time
 
-import pytest
-
-from conftest import HEAD
-from fakeapp import FakeWebapp, Reply
-
-BULK = "/_mxisd/identity/api/v1/lookup/bulk"
-LIST = "/_signpost/identity/api/v1/list"
-V2 = "/_matrix/identity/v2"
-USERINFO = "/_matrix/federation/v1/openid/userinfo?access_token="
-
-
-@pytest.fixture
-def homeserver(cert):
-    hs = FakeWebapp(tls=cert)
-    hs.name = "127.0.0.1:%d" % hs.port
-    yield hs
-    hs.stop()
+from conftest import (BULK, HEAD, LIST, USERINFO, V2, serve_listing,
+                      sha256_b64, wait_for_log)
+from fakeapp import Reply
 
 
 def config(webapp, extra=""):
@@ -202,29 +185,6 @@ def test_none_lookup_through_bulk(start, webapp, homeserver):
     status, _, body = d.request("POST", V2 + "/lookup", {"pepper": pepper},
                                 auth(token))
     assert (status, body["errcode"]) == (400, "M_MISSING_PARAMS")
-
-
-def sha256_b64(address, medium, pepper):
-    digest = hashlib.sha256(("%s %s %s" % (address, medium, pepper))
-                            .encode()).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
-def serve_listing(webapp, entries):
-    """A paging listing endpoint over entries, two per page."""
-    def answer(j):
-        start = int(j["list"].get("after") or 0)
-        page = entries[start:start + 2]
-        nxt = str(start + 2) if start + 2 < len(entries) else None
-        return Reply(200, {"list": page, "next": nxt})
-    webapp.dynamic(LIST, answer)
-
-
-def wait_for_log(d, text, timeout=10):
-    deadline = time.monotonic() + timeout
-    while text not in d.logs():
-        assert time.monotonic() < deadline, "no %r in logs" % text
-        time.sleep(0.02)
 
 
 def test_sha256_lookup_from_the_index(start, webapp, homeserver):

@@ -260,6 +260,61 @@ test_mxisd_warnings(void **state)
 	cfg_free(c);
 }
 
+/* ma1sd's ways of writing things that Signpost reads its own way. */
+static void
+test_ma1sd_compat(void **state)
+{
+	char *out;
+	struct cfg *c;
+
+	(void)state;
+	/* Durations with units, anywhere seconds are expected. */
+	c = load_clean(DOMAIN "lookup.validity: 2d\n"
+	    "lookup.cache: {ttl: 1h 30m, negativeTtl: 45s}\n"
+	    "hashing: {rotationPolicy: per_seconds, delay: 10m}\n"
+	    "server.connectionTimeout: 90\n");
+	assert_int_equal(c->lookup_validity, 2 * 86400);
+	assert_int_equal(c->cache_ttl, 5400);
+	assert_int_equal(c->cache_negative_ttl, 45);
+	assert_int_equal(c->pepper_rotation, 600);
+	assert_int_equal(c->conn_timeout, 90);
+	cfg_free(c);
+
+	/* server.hostname was ma1sd's listening address. */
+	c = load_clean(DOMAIN "server.hostname: 127.0.0.1\n");
+	assert_string_equal(c->bind_address, "127.0.0.1");
+	cfg_free(c);
+	c = load_clean(DOMAIN "server.hostname: localhost\n");
+	assert_string_equal(c->bind_address, "127.0.0.1");
+	cfg_free(c);
+	c = load_clean(DOMAIN "server:\n  hostname: 127.0.0.1\n"
+	    "  address: '::1'\n");
+	assert_string_equal(c->bind_address, "::1");
+	cfg_free(c);
+
+	/* Warnings, not errors, for what ma1sd's own examples contain. */
+	c = load(DOMAIN "logging:\n  level:\n    io.kamax.mxisd: DEBUG\n"
+	    "hashing.rotationPolicy: per_requests\n", &out);
+	assert_non_null(c);
+	assert_string_equal(out,
+	    "t.yaml:4:5: logging.level: warning: per-package levels are "
+	    "mxisd's; ignored, the level stays info\n"
+	    "t.yaml:5:25: hashing.rotationPolicy: warning: per_requests is "
+	    "not supported; the pepper does not rotate (use per_seconds)\n");
+	assert_int_equal(c->log_level, LOG_LEVEL_INFO);
+	assert_int_equal(c->pepper_rotation, 0);
+	free(out);
+	cfg_free(c);
+	c = load(DOMAIN "lookup.indexRefresh: 2m\n"
+	    "hashing.rotationPolicy: per_seconds\n", &out);
+	assert_non_null(c);
+	assert_string_equal(out, "t.yaml:3:25: hashing.delay: warning: not "
+	    "set; the pepper rotates every lookup.indexRefresh (120 s)\n");
+	assert_int_equal(c->pepper_rotation, 120);
+	free(out);
+	cfg_free(c);
+}
+
 /* Error cases: a file and the exact output it must produce. */
 struct err_case {
 	const char *yaml;
@@ -403,6 +458,21 @@ static struct err_case timeout_default = { DOMAIN
 	"rest.connectTimeout: 6000\n",
 	"t.yaml:2:22: rest.timeout: must be at least rest.connectTimeout "
 	"(6000)\n" };
+#define SECS_RANGE(max) "must be seconds from 0 to " #max ", as a number " \
+	"or with units like \"90s\", \"10m\", \"1h 30m\", \"7d\"\n"
+static struct err_case bad_unit = { DOMAIN "lookup.cache.ttl: 10x\n",
+	"t.yaml:2:19: lookup.cache.ttl: " SECS_RANGE(604800) };
+static struct err_case bad_duration = { DOMAIN "lookup.cache.ttl: 1h  m\n",
+	"t.yaml:2:19: lookup.cache.ttl: " SECS_RANGE(604800) };
+static struct err_case long_duration = { DOMAIN "lookup.cache.ttl: 8d\n",
+	"t.yaml:2:19: lookup.cache.ttl: " SECS_RANGE(604800) };
+static struct err_case negative_duration = { DOMAIN
+	"lookup.cache.ttl: -5s\n",
+	"t.yaml:2:19: lookup.cache.ttl: " SECS_RANGE(604800) };
+static struct err_case named_hostname = { DOMAIN
+	"server.hostname: id.example.org\n",
+	"t.yaml:2:18: server.hostname: ma1sd listened on this name; Signpost "
+	"needs an IP address: set server.address\n" };
 static struct err_case bad_level = { DOMAIN "logging.level: verbose\n",
 	"t.yaml:2:16: logging.level: must be error, warn, info or debug\n" };
 static struct err_case bad_format = { DOMAIN "logging.format: xml\n",
@@ -594,6 +664,7 @@ main(void)
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_empty_allow_list),
 		cmocka_unit_test(test_nested_flat_same),
+		cmocka_unit_test(test_ma1sd_compat),
 		cmocka_unit_test(test_mxisd_warnings),
 		cmocka_unit_test(test_join_url),
 		cmocka_unit_test(test_empty_endpoint_is_off),
@@ -641,6 +712,11 @@ main(void)
 		ERROR_TEST(nul_in_value),
 		ERROR_TEST(timeout_short),
 		ERROR_TEST(timeout_default),
+		ERROR_TEST(bad_unit),
+		ERROR_TEST(bad_duration),
+		ERROR_TEST(long_duration),
+		ERROR_TEST(negative_duration),
+		ERROR_TEST(named_hostname),
 		ERROR_TEST(bad_level),
 		ERROR_TEST(bad_format),
 		ERROR_TEST(missing_ca),

@@ -366,7 +366,8 @@ test_key_id_valid(void **state)
 	assert_false(sig_key_id_valid(""));
 	assert_false(sig_key_id_valid("ed25519"));
 	assert_false(sig_key_id_valid("ed25519:"));
-	assert_false(sig_key_id_valid("ed25519:a-b"));
+	assert_true(sig_key_id_valid("ed25519:a-b")); /* mxisd serials */
+	assert_false(sig_key_id_valid("ed25519:a.b"));
 	assert_false(sig_key_id_valid("ed25519:a b"));
 	assert_false(sig_key_id_valid("ed25519:0\n"));
 	assert_false(sig_key_id_valid("curve25519:0"));
@@ -375,7 +376,7 @@ test_key_id_valid(void **state)
 	assert_true(sig_key_id_valid(id));
 	snprintf(id, sizeof(id), "ed25519:%065d", 0);
 	assert_false(sig_key_id_valid(id));
-	assert_null(sig_key_from_seed(VEC_SEED, "ed25519:a-b"));
+	assert_null(sig_key_from_seed(VEC_SEED, "ed25519:a.b"));
 }
 
 /* ---- key file ---- */
@@ -483,6 +484,40 @@ test_key_file_vector_and_synapse_forms(void **state)
 	unlink(f->path);
 }
 
+/* mxisd up to 1.2 kept the seed alone, in any base64 flavour. */
+static void
+test_key_file_mxisd_seed(void **state)
+{
+	struct fixture *f = *state;
+	char err[512] = "";
+	struct sig_key *k;
+	static const char *const forms[] = {
+		"YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA0=\n",
+		"YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA0",
+		"YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW-3XA0\n",
+		"YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW_3XA1=\n",
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(forms); i++) {
+		write_file(f->path, forms[i], strlen(forms[i]), 0600);
+		k = sig_key_load_or_create(f->path, VEC_KEY_ID, err,
+		    sizeof(err));
+		if (k == NULL)
+			fail_msg("form %zu refused: %s", i, err);
+		/* '_' is URL-safe for '/', so that form is another seed. */
+		if (i < 3)
+			assert_string_equal(sig_public_b64(k), VEC_PUB);
+		assert_string_equal(sig_key_id(k), VEC_KEY_ID);
+		sig_key_free(k);
+	}
+	/* Still only when private. */
+	write_file(f->path, forms[0], strlen(forms[0]), 0644);
+	assert_null(sig_key_load_or_create(f->path, VEC_KEY_ID, err,
+	    sizeof(err)));
+	assert_non_null(strstr(err, "chmod 600"));
+	unlink(f->path);
+}
+
 static void
 test_key_file_permissions_refused(void **state)
 {
@@ -543,13 +578,14 @@ test_key_file_malformed_refused(void **state)
 		    "seed" },
 		{ "ed448 1 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1\n", 0,
 		    "does not start with" },
-		{ "YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1\n", 0,
+		/* A lone token that is not a 32-byte seed. */
+		{ "YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA\n", 0,
 		    "does not start with" },
 		{ "ed25519 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1\n", 0,
 		    "three fields" },
 		{ "ed25519 1 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1 x\n",
 		    0, "more than three" },
-		{ "ed25519 1-2 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1\n",
+		{ "ed25519 1.2 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1\n",
 		    0, "version" },
 		{ "ed25519 1 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1\n"
 		  "ed25519 2 YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA1\n", 0,
@@ -656,9 +692,9 @@ test_key_file_path_errors(void **state)
 	free(path);
 
 	/* A bad key id is refused before the file is looked at. */
-	k = sig_key_load_or_create(f->path, "ed25519:a-b", err, sizeof(err));
+	k = sig_key_load_or_create(f->path, "ed25519:a.b", err, sizeof(err));
 	assert_null(k);
-	assert_non_null(strstr(err, "key id \"ed25519:a-b\""));
+	assert_non_null(strstr(err, "key id \"ed25519:a.b\""));
 	assert_int_equal(stat(f->path, &st), -1);
 	k = sig_key_load_or_create(f->path, NULL, err, sizeof(err));
 	assert_null(k);
@@ -688,6 +724,7 @@ main(void)
 		cmocka_unit_test(test_key_id_valid),
 		cmocka_unit_test(test_key_file_create_and_reload),
 		cmocka_unit_test(test_key_file_vector_and_synapse_forms),
+		cmocka_unit_test(test_key_file_mxisd_seed),
 		cmocka_unit_test(test_key_file_permissions_refused),
 		cmocka_unit_test(test_key_file_malformed_refused),
 		cmocka_unit_test(test_key_file_version_mismatch),
