@@ -316,7 +316,7 @@ class Bench:
         wait_port(self.slow_port, self.webapp, "webapp-error.log")
         wait_port(self.hs_port, self.webapp, "webapp-error.log")
 
-    def start_signpost(self, name, webapp_port):
+    def start_signpost(self, name, webapp_port, extra=""):
         folder = os.path.join(self.tmp, name)
         os.makedirs(folder)
         port = free_port()
@@ -340,8 +340,8 @@ lookup:
   bulkChunkSize: %d        # the webapp's prepared answers are cut so
   cache: {enabled: true, ttl: 300, negativeTtl: 60, maxEntries: 100000}
 logging.level: warn        # no line per request, like nginx's access_log off
-""" % (fixtures.DOMAIN, port, self.threads, webapp_port,
-       fixtures.CHUNK_SIZE))
+%s""" % (fixtures.DOMAIN, port, self.threads, webapp_port,
+         fixtures.CHUNK_SIZE, extra))
         p = self.start(name, [self.bin, "-c", "signpost.yaml"], port,
                        cwd=folder)
         p.port = port
@@ -728,6 +728,13 @@ logging.level: warn        # no line per request, like nginx's access_log off
         self.idle_memory("signpost", fresh, fresh.port,
                          "/_matrix/identity/versions")
         fresh.stop()
+        # The per-connection buffer is server.maxHeaderSize (4 KiB by
+        # default): the same with 3 KiB shows what that trade costs.
+        small = self.start_signpost("signpost-idle-3k", self.webapp_port,
+                                    "server.maxHeaderSize: 3072\n")
+        self.idle_memory("signpost-3k", small, small.port,
+                         "/_matrix/identity/versions")
+        small.stop()
         self.idle_memory("nginx", self.reference, self.ceil_port,
                          "/_matrix/identity/versions")
 

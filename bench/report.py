@@ -214,8 +214,12 @@ def idle(w, b, p):
     w("| server | connections open | RSS before | RSS with them open |"
       " added per connection | target | met? |")
     w("|---|---|---|---|---|---|---|")
-    for key, name, target in (("signpost", "Signpost", TARGET_IDLE_RSS_MB),
-                              ("nginx", "nginx (reference)", None)):
+    for key, name, target in (
+            ("signpost", "Signpost (default `server.maxHeaderSize: 4096`)",
+             TARGET_IDLE_RSS_MB),
+            ("signpost-3k", "Signpost, `server.maxHeaderSize: 3072`",
+             TARGET_IDLE_RSS_MB),
+            ("nginx", "nginx (reference)", None)):
         i = b.idle.get(key)
         if not i:
             continue

@@ -10,6 +10,7 @@
 
 #include "api/internal.h"
 #include "core/json.h"
+#include "core/jsonout.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "crypto/sign.h"
@@ -173,21 +174,35 @@ static void
 on_bulk(const struct identity_bulk_result *res, void *arg)
 {
 	struct bulk_ctx *ctx = arg;
-	json_t *list;
+	struct jsonout out;
+	bool first = true;
+	size_t len;
+	char *body;
 
 	if (res->verdict == BACKEND_ERROR) {
 		api_reply_store_failure(ctx->req, res->fault);
 		bulk_ctx_free(ctx);
 		return;
 	}
-	list = json_array();
+	/* Written directly: a jansson tree of thousands of triples would cost
+	 * several allocations each. */
+	jsonout_init(&out, 32 + res->nmatched * 128);
+	jsonout_raw(&out, "{\"threepids\":[");
 	for (size_t i = 0; i < ctx->n; i++) {
 		if (res->mxids[i] == NULL)
 			continue;
-		json_array_append_new(list, json_pack("[s,s,s]",
-		    ctx->q[i].medium, ctx->q[i].address, res->mxids[i]));
+		jsonout_raw(&out, first ? "[" : ",[");
+		first = false;
+		jsonout_string(&out, ctx->q[i].medium);
+		jsonout_raw(&out, ",");
+		jsonout_string(&out, ctx->q[i].address);
+		jsonout_raw(&out, ",");
+		jsonout_string(&out, res->mxids[i]);
+		jsonout_raw(&out, "]");
 	}
-	api_reply_json(ctx->req, 200, json_pack("{s:o}", "threepids", list));
+	jsonout_raw(&out, "]}");
+	body = jsonout_take(&out, &len);
+	api_reply_raw(ctx->req, 200, body, len);
 	bulk_ctx_free(ctx);
 }
 

@@ -7,6 +7,7 @@
 
 #include "api/internal.h"
 #include "core/json.h"
+#include "core/jsonout.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "identity/hashing.h"
@@ -51,23 +52,69 @@ api_v2_hash_details(struct api *api, struct http_request *req)
 	free(pepper);
 }
 
+/*
+ * {"mappings": {key: mxid, ...}}, written directly: thousands of entries
+ * would otherwise cost a jansson tree and hash table first. A key the
+ * client sent twice is written once (same key, same answer).
+ */
+struct mappings {
+	struct jsonout out;
+	struct jsonout_keys *seen;
+	bool first;
+};
+
+static struct mappings
+mappings_new(size_t expected)
+{
+	struct mappings m = { .seen = jsonout_keys_new(expected),
+	    .first = true };
+
+	jsonout_init(&m.out, 32 + expected * 96);
+	jsonout_raw(&m.out, "{\"mappings\":{");
+	return m;
+}
+
+static void
+mappings_add(struct mappings *m, const char *key, const char *mxid)
+{
+	if (!jsonout_keys_first(m->seen, key))
+		return;
+	if (!m->first)
+		jsonout_raw(&m->out, ",");
+	m->first = false;
+	jsonout_string(&m->out, key);
+	jsonout_raw(&m->out, ":");
+	jsonout_string(&m->out, mxid);
+}
+
+static void
+mappings_reply(struct mappings *m, struct http_request *req)
+{
+	size_t len;
+	char *body;
+
+	jsonout_raw(&m->out, "}}");
+	body = jsonout_take(&m->out, &len);
+	jsonout_keys_free(m->seen);
+	api_reply_raw(req, 200, body, len);
+}
+
 static void
 on_none(const struct identity_bulk_result *res, void *arg)
 {
 	struct none_ctx *ctx = arg;
-	json_t *mappings;
+	struct mappings mappings;
 
 	if (res->verdict == BACKEND_ERROR) {
 		api_reply_store_failure(ctx->req, res->fault);
 		none_ctx_free(ctx);
 		return;
 	}
-	mappings = json_object();
+	mappings = mappings_new(res->nmatched);
 	for (size_t i = 0; i < ctx->n; i++)
 		if (res->mxids[i] != NULL)
-			json_object_set_new(mappings, ctx->keys[i],
-			    json_string(res->mxids[i]));
-	api_reply_json(ctx->req, 200, json_pack("{s:o}", "mappings", mappings));
+			mappings_add(&mappings, ctx->keys[i], res->mxids[i]);
+	mappings_reply(&mappings, ctx->req);
 	none_ctx_free(ctx);
 }
 
@@ -126,7 +173,7 @@ lookup_sha256(struct api *api, struct http_request *req,
     const json_t *addresses)
 {
 	struct hashidx *idx = hashing_index(api->hashing);
-	json_t *mappings = json_object();
+	struct mappings mappings = mappings_new(json_array_size(addresses));
 	const json_t *a;
 	size_t i;
 
@@ -137,11 +184,11 @@ lookup_sha256(struct api *api, struct http_request *req,
 		    json_string_value(a)) : NULL;
 
 		if (mxid != NULL)
-			json_object_set_new(mappings, json_string_value(a),
-			    json_string(mxid));
+			mappings_add(&mappings, json_string_value(a), mxid);
 	}
+	/* The mxids live in the index: written before it is let go. */
+	mappings_reply(&mappings, req);
 	hashidx_unref(idx);
-	api_reply_json(req, 200, json_pack("{s:o}", "mappings", mappings));
 }
 
 int

@@ -16,6 +16,10 @@
  * to its own next timer, and a submission wakes it at once. */
 #define ENGINE_IDLE_POLL_MS 1000
 
+/* Finished easy handles kept for the next calls: creating one costs more
+ * than resetting it, and a reset keeps what curl learnt (TLS sessions). */
+#define SPARE_HANDLES 64
+
 /* First allocation for an answer body; grows geometrically up to the cap. */
 #define ANSWER_INITIAL_CAP 1024
 
@@ -59,6 +63,8 @@ struct fetch_engine {
 	struct job *jobs_done;   /* work finished, done still to run */
 
 	struct call *active; /* engine thread only */
+	CURL *spare[SPARE_HANDLES]; /* engine thread only, reset handles */
+	size_t nspare;
 };
 
 static void
@@ -78,9 +84,25 @@ call_free(struct call *c)
 	free(c);
 }
 
+/* Takes c's handle back for a later call, or frees it. */
 static void
-call_finish(struct call *c, enum fetch_outcome outcome, long status,
-    const char *error)
+easy_release(struct fetch_engine *e, struct call *c)
+{
+	if (c->easy == NULL)
+		return;
+	if (e->nspare < SPARE_HANDLES) {
+		/* Forgets every option, pointers into c among them. */
+		curl_easy_reset(c->easy);
+		e->spare[e->nspare++] = c->easy;
+	} else {
+		curl_easy_cleanup(c->easy);
+	}
+	c->easy = NULL;
+}
+
+static void
+call_finish(struct fetch_engine *e, struct call *c, enum fetch_outcome outcome,
+    long status, const char *error)
 {
 	struct fetch_result res = {
 		.outcome = outcome,
@@ -99,6 +121,7 @@ call_finish(struct call *c, enum fetch_outcome outcome, long status,
 		log_debug("%s %.*s: %s after %u ms", c->body ? "POST" : "GET",
 		    (int)strcspn(c->url, "?"), c->url, error, res.elapsed_ms);
 	c->cb(&res, c->arg);
+	easy_release(e, c);
 	call_free(c);
 }
 
@@ -179,7 +202,7 @@ open_public(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 static CURL *
 call_easy(struct fetch_engine *e, struct call *c)
 {
-	CURL *h = curl_easy_init();
+	CURL *h = e->nspare > 0 ? e->spare[--e->nspare] : curl_easy_init();
 
 	if (h == NULL)
 		return NULL;
@@ -249,7 +272,7 @@ call_start(struct fetch_engine *e, struct call *c)
 	c->easy = call_easy(e, c);
 	if (c->easy == NULL ||
 	    curl_multi_add_handle(e->multi, c->easy) != CURLM_OK) {
-		call_finish(c, FETCH_FAILED, 0, "cannot start the call");
+		call_finish(e, c, FETCH_FAILED, 0, "cannot start the call");
 		return;
 	}
 	c->prev = NULL;
@@ -310,7 +333,7 @@ drain_done(struct fetch_engine *e)
 		else
 			why = c->errbuf[0] ? c->errbuf :
 					     curl_easy_strerror(msg->data.result);
-		call_finish(c, outcome, status, why);
+		call_finish(e, c, outcome, status, why);
 	}
 }
 
@@ -437,6 +460,8 @@ fetch_engine_stop(struct fetch_engine *e)
 	pthread_mutex_unlock(&e->lock);
 	curl_multi_wakeup(e->multi);
 	pthread_join(e->thread, NULL);
+	while (e->nspare > 0)
+		curl_easy_cleanup(e->spare[--e->nspare]);
 	curl_multi_cleanup(e->multi);
 	headers_free(e->headers);
 	pthread_mutex_destroy(&e->lock);

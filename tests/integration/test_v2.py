@@ -2,8 +2,10 @@
 accounts, terms, hash_details and lookups (none through the webapp's bulk
 endpoint, sha256 from the index built from the listing endpoint)."""
 
+import json
 import os
 import sqlite3
+import urllib.request
 
 from conftest import (BULK, HEAD, LIST, USERINFO, V2, serve_listing,
                       sha256_b64, wait_for_log)
@@ -185,6 +187,35 @@ def test_none_lookup_through_bulk(start, webapp, homeserver):
     status, _, body = d.request("POST", V2 + "/lookup", {"pepper": pepper},
                                 auth(token))
     assert (status, body["errcode"]) == (400, "M_MISSING_PARAMS")
+
+
+def test_mappings_keys_once_and_escaped(start, webapp, homeserver):
+    """Answers are written directly, not through a JSON library: a key the
+    client repeats appears once, and odd characters come back intact."""
+    d = start(config(webapp))
+    token = register(d, homeserver)[2]["token"]
+    pepper = d.request("GET", V2 + "/hash_details",
+                       headers=auth(token))[2]["lookup_pepper"]
+    odd = 'q"uo\\te\tand\u007f\u00e9@example.org'
+    webapp.dynamic(BULK, lambda j: Reply(200, {"lookup": [
+        dict(e, id={"type": "localpart", "value": "odd"})
+        for e in j["lookup"]]}))
+    sent = [odd + " email", "a@example.org email", odd + " email"]
+    status, _, raw = d.request("POST", V2 + "/lookup", {
+        "algorithm": "none", "pepper": pepper, "addresses": sent},
+        dict(auth(token), Accept="application/json"))
+    assert status == 200
+    assert raw == {"mappings": {odd + " email": "@odd:example.org",
+                                "a@example.org email": "@odd:example.org"}}
+    # Once in the text itself, not only in the parsed object.
+    req = urllib.request.Request(
+        d.base + V2 + "/lookup", method="POST", headers=dict(
+            auth(token), **{"Content-Type": "application/json"}),
+        data=json.dumps({"algorithm": "none", "pepper": pepper,
+                         "addresses": sent}).encode())
+    text = urllib.request.urlopen(req, timeout=10).read().decode()
+    assert text.count('"a@example.org email"') == 1
+    assert len(json.loads(text)["mappings"]) == 2
 
 
 def test_sha256_lookup_from_the_index(start, webapp, homeserver):
