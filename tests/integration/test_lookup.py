@@ -309,3 +309,21 @@ def test_readable_key_is_refused(start, tmp_path):
 key: {path: open.key}
 """)
     assert "key.path" in str(e.value)
+
+
+def test_bulk_request_written_with_escapes(signpost, webapp):
+    """The webapp request is written directly, not by a JSON library:
+    characters JSON must escape arrive intact, and so does the answer."""
+    odd = 'q"uo\\te\t\u007f\u00e9\u2713+x@example.org'
+    webapp.dynamic(BULK, lambda j: Reply(200, {"lookup": [
+        dict(e, id={"type": "localpart", "value": "odd"})
+        for e in j["lookup"]]}))
+    status, _, body = signpost.request("POST", BULK_LOOKUP, {
+        "threepids": [["email", odd], ["msisdn", "15550001111"]]})
+    assert status == 200
+    assert body["threepids"] == [["email", odd, "@odd:example.org"],
+                                 ["msisdn", "15550001111",
+                                  "@odd:example.org"]]
+    assert webapp.calls(BULK)[0].json == {"lookup": [
+        {"medium": "email", "address": odd},
+        {"medium": "msisdn", "address": "15550001111"}]}
