@@ -64,7 +64,8 @@ class Daemon:
                 time.sleep(0.02)
 
     def logs(self):
-        self.log.flush()
+        if not self.log.closed:  # still running
+            self.log.flush()
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 

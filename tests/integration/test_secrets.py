@@ -56,6 +56,8 @@ federation: {tlsVerify: false, allowPrivateAddresses: true}
     with open(os.path.join(os.path.dirname(d.config_path),
                            "signing.key")) as f:
         seed = f.read().split()[2]
+    # Stopped first: every line the requests caused is written by then.
+    assert d.stop() == 0
     logs = d.logs()
     assert "debug:" in logs  # the level really was debug
     for secret in (PASSWORD, SHARED, OPENID, token, seed,
