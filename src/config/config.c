@@ -1074,6 +1074,12 @@ check_key_path(struct loader *ld)
 	    !seen_of(ld, "key.path")->bad)
 		error_at(ld, first_mark(ld, (const char *[]){ "key.path" }, 1),
 		    "key.path", "must not be empty");
+	/* An empty value skips the per-key check (as for every optional
+	 * string); an empty key id cannot sign, so it is an error here. */
+	if ((c->key_id == NULL || c->key_id[0] == '\0') &&
+	    !seen_of(ld, "key.id")->bad)
+		error_at(ld, first_mark(ld, (const char *[]){ "key.id" }, 1),
+		    "key.id", "must not be empty");
 	resolve_relative(ld, &c->key_path);
 }
 

@@ -469,6 +469,8 @@ static struct err_case long_duration = { DOMAIN "lookup.cache.ttl: 8d\n",
 static struct err_case negative_duration = { DOMAIN
 	"lookup.cache.ttl: -5s\n",
 	"t.yaml:2:19: lookup.cache.ttl: " SECS_RANGE(604800) };
+static struct err_case empty_key_id = { DOMAIN "key.id:\n",
+	"t.yaml:2:8: key.id: must not be empty\n" };
 static struct err_case named_hostname = { DOMAIN
 	"server.hostname: id.example.org\n",
 	"t.yaml:2:18: server.hostname: ma1sd listened on this name; Signpost "
@@ -716,6 +718,7 @@ main(void)
 		ERROR_TEST(bad_duration),
 		ERROR_TEST(long_duration),
 		ERROR_TEST(negative_duration),
+		ERROR_TEST(empty_key_id),
 		ERROR_TEST(named_hostname),
 		ERROR_TEST(bad_level),
 		ERROR_TEST(bad_format),
