@@ -273,6 +273,7 @@ gen_start(struct daemon *d, struct cfg *cfg)
 	    .cache_max = cfg->cache_enabled ? cfg->cache_max : 0,
 	    .cache_ttl_s = cfg->cache_ttl,
 	    .cache_negative_ttl_s = cfg->cache_negative_ttl,
+	    .batch_after = cfg->batch_after,
 	});
 	g->hashing = hashing_start(g->store, g->identity, &(struct hashing_opts){
 	    .pepper_length = cfg->pepper_length,

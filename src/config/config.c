@@ -126,6 +126,7 @@ static const struct option options[] = {
 	NUM("lookup.validity", T_SECS, lookup_validity, 60, 3153600000u, "86400"),
 	NUM("lookup.maxBulkSize", T_UINT, max_bulk, 1, 1000000, "10000"),
 	NUM("lookup.bulkChunkSize", T_UINT, bulk_chunk, 1, 100000, "1000"),
+	NUM("lookup.batchAfter", T_UINT, batch_after, 0, 100000, "8"),
 	VAL("lookup.cache.enabled", T_BOOL, cache_enabled, "true"),
 	NUM("lookup.cache.ttl", T_SECS, cache_ttl, 0, 604800, "300"),
 	NUM("lookup.cache.negativeTtl", T_SECS, cache_negative_ttl, 0, 604800,

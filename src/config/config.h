@@ -89,6 +89,7 @@ struct cfg {
 	unsigned lookup_validity;   /* lookup.validity, seconds */
 	unsigned max_bulk;          /* lookup.maxBulkSize, entries */
 	unsigned bulk_chunk;        /* lookup.bulkChunkSize, entries per call */
+	unsigned batch_after;       /* lookup.batchAfter; 0: never batch */
 	bool cache_enabled;         /* lookup.cache.enabled */
 	unsigned cache_ttl;         /* lookup.cache.ttl, seconds; 0: off */
 	unsigned cache_negative_ttl; /* lookup.cache.negativeTtl, seconds */

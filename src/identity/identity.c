@@ -20,6 +20,7 @@ identity_new(const struct backend *backend, const struct identity_opts *opts)
 		id->negative_ttl_ms = (uint64_t)opts->cache_negative_ttl_s * 1000;
 	}
 	id->flights = identity_flights_new();
+	id->batcher = identity_batcher_new(opts->batch_after, id->bulk_chunk);
 	return id;
 }
 
@@ -30,6 +31,7 @@ identity_free(struct identity *id)
 		return;
 	id->backend.ops->destroy(id->backend.self);
 	identity_flights_free(id->flights);
+	identity_batcher_free(id->batcher);
 	cache_free(id->cache);
 	free(id->domain);
 	free(id);

@@ -20,6 +20,9 @@ struct identity_opts {
 	 * kind of answer (found / not found) out of it. */
 	size_t cache_max;
 	unsigned cache_ttl_s, cache_negative_ttl_s;
+	/* Single-lookup calls under way beyond which new misses wait and go
+	 * together in one bulk call (bulk endpoint needed); 0: never. */
+	unsigned batch_after;
 };
 
 /* Takes ownership of backend (destroyed by identity_free). */

@@ -46,6 +46,30 @@ struct flight {
 	size_t klen;
 	struct backend_threepid q; /* for the bulk fallback, which keeps q */
 	struct waiter *waiters;
+	struct flight *queued_next; /* waiting in the batcher */
+	bool counted;               /* in the batcher's in_flight */
+};
+
+/*
+ * Misses beyond lookup.batchAfter single calls under way wait here, and
+ * go to the webapp together, as one bulk call, when a call ends: under a
+ * burst of distinct addresses the webapp answers a few bulk calls instead
+ * of one call per address, and a quiet server still asks at once.
+ */
+struct batcher {
+	pthread_mutex_t lock;
+	unsigned limit;       /* lookup.batchAfter; 0: never batch */
+	size_t max;           /* entries per batched call */
+	unsigned in_flight;   /* counted calls under way */
+	struct flight *head, *tail;
+};
+
+/* One batched bulk call: the flights it answers, in the order asked. */
+struct batch_call {
+	struct identity *id;
+	size_t n;
+	struct flight **flights;
+	struct backend_threepid *q;
 };
 
 struct flights {
@@ -223,20 +247,35 @@ flight_land(struct flight *f, enum backend_verdict verdict,
 	flight_free(f);
 }
 
+static void batch_done(struct identity *id);
+
+/* Lands f, then lets the batcher start what waited for this call. */
+static void
+flight_land_counted(struct flight *f, enum backend_verdict verdict,
+    enum backend_fault fault, const struct backend_id *bid)
+{
+	struct identity *id = f->id;
+	bool counted = f->counted;
+
+	flight_land(f, verdict, fault, bid);
+	if (counted)
+		batch_done(id);
+}
+
 static void
 on_single(const struct backend_lookup_result *br, void *arg)
 {
-	flight_land(arg, br->verdict, br->fault, &br->id);
+	flight_land_counted(arg, br->verdict, br->fault, &br->id);
 }
 
 static void
 on_single_via_bulk(const struct backend_bulk_result *br, void *arg)
 {
 	if (br->verdict == BACKEND_YES && br->nmatches > 0)
-		flight_land(arg, BACKEND_YES, BACKEND_FAULT_NONE,
+		flight_land_counted(arg, BACKEND_YES, BACKEND_FAULT_NONE,
 		    &br->matches[0].id);
 	else
-		flight_land(arg, br->verdict == BACKEND_ERROR ?
+		flight_land_counted(arg, br->verdict == BACKEND_ERROR ?
 			BACKEND_ERROR : BACKEND_NO, br->fault, NULL);
 }
 
@@ -259,6 +298,139 @@ flight_abort(struct flight *f, struct waiter *starter)
 		free(w);
 	}
 	flight_free(f);
+}
+
+struct batcher *
+identity_batcher_new(unsigned limit, size_t max)
+{
+	struct batcher *b = xcalloc(1, sizeof(*b));
+
+	pthread_mutex_init(&b->lock, NULL);
+	b->limit = limit;
+	b->max = max > 0 ? max : 1;
+	return b;
+}
+
+void
+identity_batcher_free(struct batcher *b)
+{
+	if (b == NULL)
+		return;
+	/* Every call has ended by now (the engine stopped), and each end
+	 * emptied the queue. */
+	pthread_mutex_destroy(&b->lock);
+	free(b);
+}
+
+/*
+ * Decides for a new flight: true when it was queued for a later batch
+ * (its store call is the batcher's business now); false when the caller
+ * starts it at once, counted when batching is on.
+ */
+static bool
+batch_or_count(struct identity *id, struct flight *f)
+{
+	struct batcher *b = id->batcher;
+	bool queued = false;
+
+	if (b->limit == 0 || !(id->backend.features & BACKEND_CAN_BULK))
+		return false;
+	pthread_mutex_lock(&b->lock);
+	if (b->in_flight >= b->limit) {
+		f->queued_next = NULL;
+		if (b->tail != NULL)
+			b->tail->queued_next = f;
+		else
+			b->head = f;
+		b->tail = f;
+		queued = true;
+	} else {
+		b->in_flight++;
+		f->counted = true;
+	}
+	pthread_mutex_unlock(&b->lock);
+	if (queued)
+		log_debug("lookup: queued for the next batched webapp call");
+	return queued;
+}
+
+static void
+batch_free(struct batch_call *bc)
+{
+	free(bc->flights);
+	free(bc->q);
+	free(bc);
+}
+
+static void
+on_batch(const struct backend_bulk_result *br, void *arg)
+{
+	struct batch_call *bc = arg;
+	struct identity *id = bc->id;
+	const struct backend_id **found = xcalloc(bc->n, sizeof(*found));
+
+	if (br->verdict != BACKEND_ERROR)
+		for (size_t i = 0; i < br->nmatches; i++)
+			if (br->matches[i].index < bc->n &&
+			    found[br->matches[i].index] == NULL)
+				found[br->matches[i].index] = &br->matches[i].id;
+	for (size_t i = 0; i < bc->n; i++) {
+		if (br->verdict == BACKEND_ERROR)
+			flight_land(bc->flights[i], BACKEND_ERROR, br->fault, NULL);
+		else if (found[i] != NULL)
+			flight_land(bc->flights[i], BACKEND_YES,
+			    BACKEND_FAULT_NONE, found[i]);
+		else
+			flight_land(bc->flights[i], BACKEND_NO,
+			    BACKEND_FAULT_NONE, NULL);
+	}
+	free(found);
+	batch_free(bc);
+	batch_done(id);
+}
+
+/* A counted call ended: start batches for what waits, while there is
+ * room. A batch that cannot start fails its flights and frees its room
+ * at once, so the loop always ends. */
+static void
+batch_done(struct identity *id)
+{
+	struct batcher *b = id->batcher;
+	struct batch_call *bc;
+	struct flight *f;
+
+	pthread_mutex_lock(&b->lock);
+	b->in_flight--;
+	while (b->head != NULL && b->in_flight < b->limit) {
+		bc = xcalloc(1, sizeof(*bc));
+		bc->id = id;
+		bc->flights = xmalloc(b->max * sizeof(*bc->flights));
+		while (b->head != NULL && bc->n < b->max) {
+			f = b->head;
+			b->head = f->queued_next;
+			bc->flights[bc->n++] = f;
+		}
+		if (b->head == NULL)
+			b->tail = NULL;
+		b->in_flight++;
+		pthread_mutex_unlock(&b->lock);
+
+		bc->q = xmalloc(bc->n * sizeof(*bc->q));
+		for (size_t i = 0; i < bc->n; i++)
+			bc->q[i] = bc->flights[i]->q;
+		if (id->backend.ops->bulk_lookup(id->backend.self, bc->q, bc->n,
+			on_batch, bc) != 0) {
+			for (size_t i = 0; i < bc->n; i++)
+				flight_land(bc->flights[i], BACKEND_ERROR,
+				    BACKEND_FAULT_BAD_GATEWAY, NULL);
+			batch_free(bc);
+			pthread_mutex_lock(&b->lock);
+			b->in_flight--;
+			continue;
+		}
+		pthread_mutex_lock(&b->lock);
+	}
+	pthread_mutex_unlock(&b->lock);
 }
 
 /* Joins the store call under way for k, or starts one. */
@@ -304,14 +476,21 @@ join_or_start(struct identity *id, const struct qkey *k,
 	fl->buckets[h % FLIGHT_BUCKETS] = f;
 	pthread_mutex_unlock(&fl->lock);
 
+	if (batch_or_count(id, f))
+		return 0;
 	if (id->backend.features & BACKEND_CAN_SINGLE)
 		rc = id->backend.ops->lookup(id->backend.self, &f->q, on_single,
 		    f);
 	else
 		rc = id->backend.ops->bulk_lookup(id->backend.self, &f->q, 1,
 		    on_single_via_bulk, f);
-	if (rc != 0)
+	if (rc != 0) {
+		bool counted = f->counted;
+
 		flight_abort(f, w);
+		if (counted)
+			batch_done(id);
+	}
 	return rc;
 }
 
