@@ -339,6 +339,11 @@ federation: {tlsVerify: false, allowPrivateAddresses: true}
 lookup:
   bulkChunkSize: %d        # the webapp's prepared answers are cut so
   cache: {enabled: true, ttl: 300, negativeTtl: 60, maxEntries: 100000}
+  # One webapp call per missed lookup, like the proxy_pass reference: the
+  # fake webapp's bulk answer binds only the first address of a request
+  # it has no file for, so batched misses would mostly come back "not
+  # found" (unsigned, cheaper) and flatter Signpost.
+  batchAfter: 0
 logging.level: warn        # no line per request, like nginx's access_log off
 %s""" % (fixtures.DOMAIN, port, self.threads, webapp_port,
          fixtures.CHUNK_SIZE, extra))
