@@ -279,6 +279,7 @@ gen_start(struct daemon *d, struct cfg *cfg)
 	    .pepper_length = cfg->pepper_length,
 	    .rotation_s = cfg->pepper_rotation,
 	    .refresh_s = cfg->index_refresh,
+	    .retry_s = cfg->index_retry,
 	});
 	if (g->hashing == NULL)
 		goto fail;

@@ -150,6 +150,7 @@ static const struct option options[] = {
 	    check_rotation_policy),
 	NUM("hashing.delay", T_SECS, pepper_rotation, 0, 3153600000u, "0"),
 	NUM("lookup.indexRefresh", T_SECS, index_refresh, 1, 604800, "600"),
+	NUM("lookup.indexRetry", T_SECS, index_retry, 1, 604800, "30"),
 	VAL("logging.level", T_LOGLEVEL, log_level, "info"),
 	VAL("logging.format", T_LOGFMT, log_json, "text"),
 };

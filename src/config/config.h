@@ -118,6 +118,7 @@ struct cfg {
 				     per_seconds; 0: never rotates */
 	char *rotation_policy;   /* hashing.rotationPolicy */
 	unsigned index_refresh;  /* lookup.indexRefresh, seconds */
+	unsigned index_retry;    /* lookup.indexRetry, seconds */
 
 	/* logging.* */
 	enum log_level log_level;

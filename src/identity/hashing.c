@@ -27,6 +27,7 @@ struct hashing {
 	char *pepper;
 	bool building;
 	bool stopping;
+	bool retry_soon;  /* the last build failed: the timer shortens */
 	uint64_t rotated_at_ms;
 	pthread_t timer;
 	bool has_timer;
@@ -91,7 +92,12 @@ build_end(struct build *bd, bool ok)
 		hashidx_unref(idx);
 	} else {
 		log_warnx("hash index not rebuilt; the previous one (if any) "
-		    "stays in use");
+		    "stays in use; trying again in %u s",
+		    h->opts.refresh_s < h->opts.retry_s ? h->opts.refresh_s :
+		    h->opts.retry_s);
+		pthread_mutex_lock(&h->lock);
+		h->retry_soon = true;
+		pthread_mutex_unlock(&h->lock);
 	}
 	hashidx_builder_free(bd->b);
 	pthread_mutex_lock(&h->lock);
@@ -184,14 +190,27 @@ timer_main(void *arg)
 
 	for (;;) {
 		struct timespec until;
+		unsigned secs = h->opts.refresh_s;
 		bool rotate;
 
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += h->opts.refresh_s;
 		pthread_mutex_lock(&h->lock);
-		while (!h->stopping &&
-		    pthread_cond_timedwait(&h->wake, &h->lock, &until) == 0)
-			;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += secs;
+		for (;;) {
+			/* After a failed build (also one that ended before this
+			 * thread waited): come back sooner than a whole refresh
+			 * interval. build_end wakes us for that. */
+			if (h->retry_soon && !h->building) {
+				h->retry_soon = false;
+				if (secs > h->opts.retry_s)
+					secs = h->opts.retry_s;
+				clock_gettime(CLOCK_REALTIME, &until);
+				until.tv_sec += secs;
+			}
+			if (h->stopping || pthread_cond_timedwait(&h->wake,
+			    &h->lock, &until) != 0)
+				break;
+		}
 		rotate = h->opts.rotation_s > 0 && now_realtime_ms() >=
 		    h->rotated_at_ms + (uint64_t)h->opts.rotation_s * 1000;
 		if (h->stopping) {

@@ -20,6 +20,9 @@ struct hashing_opts {
 	unsigned pepper_length; /* characters of a new pepper */
 	unsigned rotation_s;    /* 0: the pepper never changes */
 	unsigned refresh_s;     /* index rebuild interval */
+	unsigned retry_s;       /* after a failed build, if shorter: a webapp
+				   down at start should not leave sha256
+				   lookups empty for a whole interval */
 };
 
 struct hashing;

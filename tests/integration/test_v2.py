@@ -251,6 +251,22 @@ def test_sha256_lookup_from_the_index(start, webapp, homeserver):
     assert pages[1] == {"list": {"after": "2", "limit": 1000}}
 
 
+def test_failed_index_build_is_retried_soon(start, webapp):
+    """A listing that fails at start is asked again after
+    lookup.indexRetry, not a whole indexRefresh later."""
+    webapp.reply(LIST, Reply(500, {}))
+    webapp.always(LIST, Reply(200, {"list": [
+        {"medium": "email", "address": "alice@example.com",
+         "id": {"type": "localpart", "value": "alice"}}]}))
+    d = start(config(webapp, "lookup: {indexRefresh: 600, indexRetry: 1}")
+              .replace('host: "%s"' % webapp.url,
+                       'host: "%s", endpoints: {identity: {list: %s}}'
+                       % (webapp.url, LIST)))
+    wait_for_log(d, "trying again in 1 s")
+    wait_for_log(d, "hash index built: 1 entries", timeout=10)
+    assert len(webapp.calls(LIST)) == 2
+
+
 def test_pepper_survives_restart(start, webapp, homeserver):
     cfg = config(webapp)
     d = start(cfg)
