@@ -215,10 +215,10 @@ def idle(w, b, p):
       " added per connection | target | met? |")
     w("|---|---|---|---|---|---|---|")
     for key, name, target in (
-            ("signpost", "Signpost (default `server.maxHeaderSize: 4096`)",
+            ("signpost", "Signpost (default `server.maxHeaderSize: 3072`)",
              TARGET_IDLE_RSS_MB),
-            ("signpost-3k", "Signpost, `server.maxHeaderSize: 3072`",
-             TARGET_IDLE_RSS_MB),
+            ("signpost-4k", "Signpost, `server.maxHeaderSize: 4096`",
+             None),
             ("nginx", "nginx (reference)", None)):
         i = b.idle.get(key)
         if not i:

@@ -88,7 +88,7 @@ static const struct option options[] = {
 	STR("server.hostname", hostname, NULL, NULL),
 	NUM("server.threads", T_UINT, threads, 0, 64, "0"),
 	NUM("server.maxBodySize", T_SIZE, max_body, 1024, 268435456, "4194304"),
-	NUM("server.maxHeaderSize", T_SIZE, max_header, 2048, 1048576, "4096"),
+	NUM("server.maxHeaderSize", T_SIZE, max_header, 2048, 1048576, "3072"),
 	NUM("server.connectionTimeout", T_SECS, conn_timeout, 1, 3600, "30"),
 	NUM("server.maxConnections", T_UINT, max_clients, 1, 1000000, "16384"),
 	NUM("server.maxConcurrentRequests", T_UINT, max_active, 1, 1000000,
