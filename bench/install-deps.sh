@@ -21,29 +21,8 @@ if [ -n "${SYDENT_DIR:-}" ]; then
 	PACKAGES="$PACKAGES $SYDENT_PACKAGES"
 fi
 
-missing=""
-for p in $PACKAGES; do
-	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-	    grep -q "install ok installed"; then
-		missing="$missing $p"
-	fi
-done
-[ -z "$missing" ] && exit 0
-
-echo "bench: installing:$missing" >&2
-if [ "$(id -u)" -eq 0 ]; then
-	SUDO=""
-elif command -v sudo >/dev/null 2>&1; then
-	SUDO="sudo"
-else
-	echo "bench: missing packages:$missing; run as root:" >&2
-	echo "  apt-get install$missing" >&2
-	exit 1
-fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
 # Installing nginx normally starts the distribution's own nginx on port 80;
 # the benchmark never uses it (it runs private instances on free ports),
 # and where policy-rc.d forbids starting services (containers) none starts.
-# shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing >&2
+# shellcheck disable=SC2086 # a list of package names
+sh "$(dirname "$0")/../scripts/apt-missing.sh" bench $PACKAGES

@@ -7,13 +7,6 @@ PACKAGES="build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev
 libjansson-dev libyaml-dev libsodium-dev libsqlite3-dev libc-ares-dev libcmocka-dev python3 python3-pytest
 python3-nacl python3-canonicaljson python3-signedjson curl"
 
-missing=""
-for p in $PACKAGES; do
-	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-	    grep -q "install ok installed"; then
-		missing="$missing $p"
-	fi
-done
 # The matrix-js-sdk client tests (tests/js, run by make check) need
 # Node.js >= 20 and npm. Debian 12's own nodejs is 18, on which
 # matrix-js-sdk 37's createClient() throws (no global WebCrypto), so it is
@@ -29,19 +22,5 @@ if [ "$node_major" -lt 20 ] || ! command -v npm >/dev/null 2>&1; then
 	    "nodejs." >&2
 fi
 
-[ -z "$missing" ] && exit 0
-
-echo "install-deps: installing:$missing"
-if [ "$(id -u)" -eq 0 ]; then
-	SUDO=""
-elif command -v sudo >/dev/null 2>&1; then
-	SUDO="sudo"
-else
-	echo "install-deps: missing packages:$missing; run as root:" >&2
-	echo "  apt-get install$missing" >&2
-	exit 1
-fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-# shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing
+# shellcheck disable=SC2086 # a list of package names
+exec sh "$(dirname "$0")/apt-missing.sh" install-deps $PACKAGES
