@@ -43,7 +43,7 @@ all: $(BUILD)/signpost
 
 # Installs missing Debian packages once per build directory; the script is
 # idempotent and does nothing when everything is present.
-$(DEPS_OK): scripts/install-deps.sh
+$(DEPS_OK): scripts/install-deps.sh scripts/apt-missing.sh
 	@mkdir -p $(BUILD)
 	@sh scripts/install-deps.sh
 	@touch $@
