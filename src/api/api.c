@@ -205,6 +205,7 @@ api_new(const struct api_opts *opts)
 	for (size_t i = 0; i < opts->auth_allow->len; i++)
 		cidr_list_add(&api->auth_allow, &opts->auth_allow->items[i]);
 	api->token_cache = cache_new(API_TOKEN_CACHE_MAX);
+	randombytes_buf(api->token_hkey, sizeof(api->token_hkey));
 	api->metrics_enabled = opts->metrics_enabled;
 	api->fail_window_ms = (uint64_t)opts->fail_window_s * 1000;
 	api->fail_user_max = opts->fail_user_max;
@@ -250,6 +251,7 @@ api_free(struct api *api)
 	cidr_list_free(&api->metrics_allow);
 	cache_free(api->signed_cache);
 	cache_free(api->token_cache);
+	secure_wipe(api->token_hkey, sizeof(api->token_hkey));
 	cache_free(api->fail_user);
 	cache_free(api->fail_peer);
 	free(api->server_name);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "api/api.h"
 #include "core/cache.h"
@@ -34,6 +35,7 @@ struct api {
 	struct cache *signed_cache; /* NULL: sign every answer */
 	/* v2 tokens recently found good (terms accepted): sha256 -> user */
 	struct cache *token_cache;
+	unsigned char token_hkey[crypto_shorthash_siphashx24_KEYBYTES];
 	uint64_t signed_reuse_ms;
 	bool metrics_enabled;
 	struct cidr_list metrics_allow;
