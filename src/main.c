@@ -108,23 +108,11 @@ start_federation_engine(const struct cfg *cfg)
 static struct fetch_engine *
 start_engine(const struct cfg *cfg)
 {
-	struct fetch_header *headers = xcalloc(cfg->nheaders, sizeof(*headers));
-	struct fetch_opts opts = {
-		.connect_timeout_ms = cfg->connect_timeout_ms,
-		.timeout_ms = cfg->timeout_ms,
-		.tls_verify = cfg->tls_verify,
-		.ca_file = cfg->ca_file,
-		.max_conns = cfg->max_backend_conns,
-		.max_response = cfg->max_response,
-		.headers = headers,
-		.nheaders = cfg->nheaders,
-	};
+	struct fetch_header *headers;
+	struct fetch_opts opts;
 	struct fetch_engine *engine;
 
-	for (size_t i = 0; i < cfg->nheaders; i++) {
-		headers[i].name = cfg->headers[i].name;
-		headers[i].value = cfg->headers[i].value;
-	}
+	rest_fetch_opts(cfg, &opts, &headers);
 	engine = fetch_engine_start(&opts);
 	free(headers);
 	return engine;

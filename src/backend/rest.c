@@ -8,6 +8,7 @@
 
 #include "backend/rest_internal.h"
 #include "core/json.h"
+#include "config/config.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/mxid.h"
@@ -309,4 +310,25 @@ rest_backend_init(const struct rest_opts *opts, struct backend *out)
 	    (rest->url_single ? BACKEND_CAN_SINGLE : 0) |
 	    (rest->url_bulk ? BACKEND_CAN_BULK : 0) |
 	    (rest->url_list ? BACKEND_CAN_LIST : 0);
+}
+
+void
+rest_fetch_opts(const struct cfg *cfg, struct fetch_opts *out,
+    struct fetch_header **headers)
+{
+	*headers = xcalloc(cfg->nheaders, sizeof(**headers));
+	for (size_t i = 0; i < cfg->nheaders; i++) {
+		(*headers)[i].name = cfg->headers[i].name;
+		(*headers)[i].value = cfg->headers[i].value;
+	}
+	*out = (struct fetch_opts){
+		.connect_timeout_ms = cfg->connect_timeout_ms,
+		.timeout_ms = cfg->timeout_ms,
+		.tls_verify = cfg->tls_verify,
+		.ca_file = cfg->ca_file,
+		.max_conns = cfg->max_backend_conns,
+		.max_response = cfg->max_response,
+		.headers = *headers,
+		.nheaders = cfg->nheaders,
+	};
 }

@@ -24,6 +24,17 @@ struct rest_opts {
 /* Fills *out with a REST backend over opts; the URLs are copied. */
 void rest_backend_init(const struct rest_opts *opts, struct backend *out);
 
+struct cfg;
+
+/*
+ * The fetch engine options for calls to the webapp, from rest.*: the
+ * daemon and check-backend both call the webapp this way, so they cannot
+ * drift apart. *headers (from malloc) holds the rest.headers the options
+ * point into; free it once the engine has started (the engine copies).
+ */
+void rest_fetch_opts(const struct cfg *cfg, struct fetch_opts *out,
+    struct fetch_header **headers);
+
 /*
  * A parsed auth answer. root holds the JSON the strings point into; free
  * with rest_auth_answer_clear().

@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "backend/fetch.h"
+#include "backend/rest.h"
 #include "backend/rest_check.h"
 #include "config/config.h"
 #include "core/json.h"
@@ -262,27 +263,15 @@ parse_user(const char *user, char **localpart, char **domain)
 	return -1;
 }
 
-/* The webapp engine exactly as the daemon starts it (main.c), but for
- * the time limit, which --timeout may shorten or lengthen. */
+/* The webapp engine exactly as the daemon starts it (rest_fetch_opts),
+ * but for the time limit, which --timeout may shorten or lengthen. */
 static void
 engine_opts(const struct cfg *cfg, long timeout_ms, struct fetch_opts *o,
     struct fetch_header **headers)
 {
-	*headers = xcalloc(cfg->nheaders, sizeof(**headers));
-	for (size_t i = 0; i < cfg->nheaders; i++) {
-		(*headers)[i].name = cfg->headers[i].name;
-		(*headers)[i].value = cfg->headers[i].value;
-	}
-	*o = (struct fetch_opts){
-		.connect_timeout_ms = cfg->connect_timeout_ms,
-		.timeout_ms = timeout_ms ? timeout_ms : cfg->timeout_ms,
-		.tls_verify = cfg->tls_verify,
-		.ca_file = cfg->ca_file,
-		.max_conns = cfg->max_backend_conns,
-		.max_response = cfg->max_response,
-		.headers = *headers,
-		.nheaders = cfg->nheaders,
-	};
+	rest_fetch_opts(cfg, o, headers);
+	if (timeout_ms)
+		o->timeout_ms = timeout_ms;
 	if (o->connect_timeout_ms > o->timeout_ms)
 		o->connect_timeout_ms = o->timeout_ms;
 }
