@@ -208,6 +208,14 @@ rest_malformed(const struct fetch_result *fr, const char *url,
 	log_warnx("webapp %s: %s (%u ms)", url, *reason, fr->elapsed_ms);
 }
 
+json_t *
+rest_auth_request(const char *mxid, const char *localpart, const char *domain,
+    const char *password)
+{
+	return json_pack("{s:{s:s,s:s,s:s,s:s}}", "auth", "mxid", mxid,
+	    "localpart", localpart, "domain", domain, "password", password);
+}
+
 int
 rest_post(struct rest *rest, const char *url, json_t *body, bool secret,
     fetch_cb cb, void *call)
@@ -263,9 +271,8 @@ rest_authenticate(void *self, const struct backend_auth_request *req,
 	call->rest = rest;
 	call->cb = cb;
 	call->arg = arg;
-	if (rest_post(rest, rest->url_auth, json_pack("{s:{s:s,s:s,s:s,s:s}}",
-	    "auth", "mxid", req->mxid, "localpart", req->localpart, "domain",
-	    req->domain, "password", req->password), true, on_auth_answer,
+	if (rest_post(rest, rest->url_auth, rest_auth_request(req->mxid,
+	    req->localpart, req->domain, req->password), true, on_auth_answer,
 	    call) != 0) {
 		free(call);
 		return -1;

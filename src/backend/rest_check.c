@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "backend/rest_internal.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -380,15 +381,6 @@ random_hex(char *out, size_t bytes)
 	sodium_bin2hex(out, bytes * 2 + 1, raw, bytes);
 }
 
-/* The body rest_authenticate sends (rest.c). */
-static json_t *
-auth_body(const char *mxid, const char *localpart, const char *domain,
-    const char *password)
-{
-	return json_pack("{s:{s:s,s:s,s:s,s:s}}", "auth", "mxid", mxid,
-	    "localpart", localpart, "domain", domain, "password", password);
-}
-
 /* A made-up user with a random password must be refused. Returns
  * whether a further call to the endpoint is worth making (reached()). */
 static bool
@@ -405,16 +397,16 @@ auth_made_up(const struct rest_check_opts *o, struct rest_check_report *r,
 	mxid = xasprintf("@%s:%s", lp, o->domain);
 	it = rest_check_add(r, "auth", "auth: a made-up user, a random "
 	    "password");
-	if (call(o, o->url_auth, auth_body(mxid, lp, o->domain, pw), false,
-	    &ans) != 0) {
+	if (call(o, o->url_auth, rest_auth_request(mxid, lp, o->domain, pw),
+	    false, &ans) != 0) {
 		item_not_started(it, o->url_auth);
 		goto out;
 	}
 	item_call(it, o->url_auth, &ans);
 	ok = reached(&ans, true);
 	if (answered(&ans))
-		probe_headers(o, o->url_auth, auth_body(mxid, lp, o->domain,
-		    pw), &ans);
+		probe_headers(o, o->url_auth,
+		    rest_auth_request(mxid, lp, o->domain, pw), &ans);
 	rest_check_judge_auth(o, &ans.a, mxid, false, NULL, it);
 	*all_404 &= it->http_status == 404;
 	answer_clear(&ans);
@@ -440,8 +432,8 @@ auth_probe(const struct rest_check_opts *o, struct rest_check_report *r,
 		    "--password-file FILE or SIGNPOST_PROBE_PASSWORD to try a "
 		    "real login");
 		rest_check_set_status(it, REST_CHECK_SKIP);
-	} else if (call(o, o->url_auth, auth_body(mxid, o->user_localpart,
-	    domain, o->password), true, &ans) != 0) {
+	} else if (call(o, o->url_auth, rest_auth_request(mxid,
+	    o->user_localpart, domain, o->password), true, &ans) != 0) {
 		/* secret: the engine wiped the body it sent. */
 		item_not_started(it, o->url_auth);
 	} else {
@@ -470,13 +462,6 @@ check_auth(const struct rest_check_opts *o, struct rest_check_report *r,
 		free(title);
 	}
 	free(mxid);
-}
-
-static json_t *
-single_body(const struct backend_threepid *q)
-{
-	return json_pack("{s:{s:s,s:s}}", "lookup", "medium", q->medium,
-	    "address", q->address);
 }
 
 /* Emails are matched case-insensitively; the twin tests that. NULL when
@@ -511,13 +496,13 @@ single_one(const struct rest_check_opts *o, struct rest_check_report *r,
 	struct answer ans;
 	bool ok;
 
-	if (call(o, o->url_single, single_body(q), false, &ans) != 0) {
+	if (call(o, o->url_single, rest_single_request(q), false, &ans) != 0) {
 		item_not_started(it, o->url_single);
 		return false;
 	}
 	item_call(it, o->url_single, &ans);
 	if (probe && answered(&ans))
-		probe_headers(o, o->url_single, single_body(q), &ans);
+		probe_headers(o, o->url_single, rest_single_request(q), &ans);
 	rest_check_judge_single(o, &ans.a, q, want, it);
 	if (want == REST_CHECK_WANT_NONE)
 		*all_404 &= it->http_status == 404;
@@ -623,16 +608,6 @@ out:
 	free(twin);
 }
 
-static json_t *
-list_body(const char *after)
-{
-	if (after != NULL)
-		return json_pack("{s:{s:s,s:I}}", "list", "after", after,
-		    "limit", (json_int_t)CHECK_LIST_LIMIT);
-	return json_pack("{s:{s:I}}", "list", "limit",
-	    (json_int_t)CHECK_LIST_LIMIT);
-}
-
 /* The first page, and the second when there is one: a webapp must take
  * its own cursor back. */
 static void
@@ -643,20 +618,23 @@ check_list(const struct rest_check_opts *o, struct rest_check_report *r)
 	char *next = NULL, *next2 = NULL;
 
 	it = rest_check_add(r, "list", "list: the first page");
-	if (call(o, o->url_list, list_body(NULL), false, &ans) != 0) {
+	if (call(o, o->url_list, rest_list_request(NULL, CHECK_LIST_LIMIT),
+	    false, &ans) != 0) {
 		item_not_started(it, o->url_list);
 		return;
 	}
 	item_call(it, o->url_list, &ans);
 	if (answered(&ans))
-		probe_headers(o, o->url_list, list_body(NULL), &ans);
+		probe_headers(o, o->url_list,
+		    rest_list_request(NULL, CHECK_LIST_LIMIT), &ans);
 	rest_check_judge_list(o, &ans.a, NULL, CHECK_LIST_LIMIT, it, &next);
 	answer_clear(&ans);
 	if (next == NULL)
 		return;
 	it = rest_check_add(r, "list", "list: the second page (after the "
 	    "first page's next)");
-	if (call(o, o->url_list, list_body(next), false, &ans) != 0) {
+	if (call(o, o->url_list, rest_list_request(next, CHECK_LIST_LIMIT),
+	    false, &ans) != 0) {
 		item_not_started(it, o->url_list);
 	} else {
 		item_call(it, o->url_list, &ans);

@@ -40,6 +40,17 @@ void rest_malformed(const struct fetch_result *fr, const char *url,
     const char *why, enum backend_fault *fault, const char **reason);
 
 /*
+ * The request bodies of the protocol (docs/backend-api.md), for the
+ * backend and for check-backend, which must send exactly the same. NULL
+ * when a string is not UTF-8 (rest_post refuses NULL).
+ */
+json_t *rest_auth_request(const char *mxid, const char *localpart,
+    const char *domain, const char *password);
+json_t *rest_single_request(const struct backend_threepid *q);
+/* after: the cursor of the page wanted; NULL for the first. */
+json_t *rest_list_request(const char *after, long limit);
+
+/*
  * POSTs body (stolen; NULL, as json_pack gives for non-UTF-8 input, is a
  * failure) to url as compact JSON; cb gets call when it ends. Returns 0, or
  * -1 without calling cb (the caller still owns call). secret: the body

@@ -180,6 +180,15 @@ on_list_answer(const struct fetch_result *fr, void *arg)
 	free(call);
 }
 
+json_t *
+rest_list_request(const char *after, long limit)
+{
+	if (after != NULL)
+		return json_pack("{s:{s:s,s:I}}", "list", "after", after,
+		    "limit", (json_int_t)limit);
+	return json_pack("{s:{s:I}}", "list", "limit", (json_int_t)limit);
+}
+
 int
 rest_list(void *self, const char *after, size_t limit, backend_page_cb cb,
     void *arg)
@@ -202,12 +211,7 @@ rest_list(void *self, const char *after, size_t limit, backend_page_cb cb,
 		cb(&res, arg);
 		return 0;
 	}
-	if (after != NULL)
-		body = json_pack("{s:{s:s,s:I}}", "list", "after", after,
-		    "limit", (json_int_t)limit);
-	else
-		body = json_pack("{s:{s:I}}", "list", "limit",
-		    (json_int_t)limit);
+	body = rest_list_request(after, limit);
 	call = xmalloc(sizeof(*call));
 	call->rest = rest;
 	call->after = after != NULL ? xstrdup(after) : NULL;

@@ -237,6 +237,13 @@ on_lookup_answer(const struct fetch_result *fr, void *arg)
 	free(call);
 }
 
+json_t *
+rest_single_request(const struct backend_threepid *q)
+{
+	return json_pack("{s:{s:s,s:s}}", "lookup", "medium", q->medium,
+	    "address", q->address);
+}
+
 int
 rest_lookup(void *self, const struct backend_threepid *q,
     backend_lookup_cb cb, void *arg)
@@ -245,8 +252,7 @@ rest_lookup(void *self, const struct backend_threepid *q,
 	struct lookup_call *call = xmalloc(sizeof(*call));
 
 	*call = (struct lookup_call){ rest, cb, arg };
-	if (rest_post(rest, rest->url_single, json_pack("{s:{s:s,s:s}}",
-	    "lookup", "medium", q->medium, "address", q->address), false,
+	if (rest_post(rest, rest->url_single, rest_single_request(q), false,
 	    on_lookup_answer, call) != 0) {
 		free(call);
 		return -1;
